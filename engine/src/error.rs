@@ -1,0 +1,146 @@
+//! The engine's error type: one enum, variants by cause, with the context a user needs.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the storage engine.
+///
+/// Variants split into two families: *bad input* (the caller asked for something
+/// invalid or missing — see [`Error::is_user_error`]) and *failures* (I/O, corruption,
+/// the catalog database). The CLI maps the first family to exit status 2.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A value, key or record breaks one of MLflow's rules or limits.
+    #[error("{0}")]
+    InvalidInput(String),
+
+    /// A param already holds another value; params are immutable.
+    #[error(
+        "param {key:?} of run {run_id} is already {old:?} and cannot be changed to {new:?} (params are immutable)"
+    )]
+    ParamConflict {
+        /// The run.
+        run_id: String,
+        /// The param key.
+        key: String,
+        /// The stored value.
+        old: String,
+        /// The rejected new value.
+        new: String,
+    },
+
+    /// No run has this id.
+    #[error("run {0} not found")]
+    RunNotFound(String),
+
+    /// No experiment has this name or id.
+    #[error("experiment {0:?} not found")]
+    ExperimentNotFound(String),
+
+    /// A read was asked of a store directory that holds no store.
+    #[error("no store at {}: nothing has been ingested there yet", .0.display())]
+    StoreNotFound(PathBuf),
+
+    /// Another process has the store open for writing.
+    #[error("store {} is in use by another process", .0.display())]
+    StoreLocked(PathBuf),
+
+    /// The store was written by a newer or unknown format version.
+    #[error("store {path} has format version {found}; this build reads version {expected}", path = .path.display())]
+    FormatVersion {
+        /// The store directory.
+        path: PathBuf,
+        /// The version found on disk.
+        found: u32,
+        /// The version this build understands.
+        expected: u32,
+    },
+
+    /// A file operation failed.
+    #[error("{}: {source}", .path.display())]
+    Io {
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The catalog database (redb) failed.
+    #[error("catalog: {0}")]
+    Catalog(#[from] redb::Error),
+
+    /// A Parquet segment could not be written or read.
+    #[error("segment {}: {source}", .path.display())]
+    Segment {
+        /// The segment file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+
+    /// An Arrow operation failed (building or slicing in-memory columns).
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+
+    /// Stored data is not what the engine wrote.
+    #[error("corrupt store data in {what}: {detail}")]
+    Corrupt {
+        /// Which file, table or record.
+        what: String,
+        /// What was wrong.
+        detail: String,
+    },
+}
+
+impl Error {
+    /// True when the caller is at fault (bad record, unknown run, param conflict…),
+    /// false for I/O, corruption and other failures.
+    pub fn is_user_error(&self) -> bool {
+        matches!(
+            self,
+            Error::InvalidInput(_)
+                | Error::ParamConflict { .. }
+                | Error::RunNotFound(_)
+                | Error::ExperimentNotFound(_)
+                | Error::StoreNotFound(_)
+        )
+    }
+
+    /// Builds an [`Error::Io`] for `path`.
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Builds an [`Error::Corrupt`].
+    pub(crate) fn corrupt(what: impl Into<String>, detail: impl std::fmt::Display) -> Self {
+        Error::Corrupt {
+            what: what.into(),
+            detail: detail.to_string(),
+        }
+    }
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Error {
+            fn from(e: $t) -> Self {
+                Error::Catalog(e.into())
+            }
+        }
+    )*};
+}
+from_redb!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+/// The engine's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,523 @@
+//! The search index: every run's attributes, params, tags, latest metric
+//! values and dataset inputs, held column by column for fast filtering.
+//!
+//! One row per run, at the run's ordinal. Param and tag columns hold the
+//! catalog's dictionary codes; metric columns hold each run's latest value in
+//! MLflow's comparison form ([`crate::metric::search_value`]).
+//!
+//! The index is derived data. It is persisted as a snapshot file (see
+//! [`snapshot`]) tagged with the commit sequence it reflects; opening loads the
+//! snapshot's columns lazily, only when a query touches them, then replays the
+//! catalog's change log from that sequence on. With no usable snapshot the
+//! index is rebuilt from the catalog's run rows.
+
+mod bitmap;
+mod column;
+mod like;
+mod order;
+mod pred;
+mod snapshot;
+mod table;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use redb::{ReadTransaction, ReadableTable};
+
+pub use bitmap::Bitmap;
+pub use column::{Dictionary, InputEntry, NO_CODE, Slots, TextColumn, absent, is_absent};
+pub use like::LikePattern;
+pub use pred::{CmpOp, Field, Literal, Pred, Truth};
+pub use table::{IndexView, RowValue};
+
+use crate::catalog::dict::load_key_names;
+use crate::catalog::rows::{ExperimentRow, RunRow, decode};
+use crate::catalog::{CHANGES, EXPERIMENTS, KEY_NAMES, RUNS, VALUE_NAMES};
+use crate::error::{Error, Result};
+use crate::metric::search_value;
+use crate::store::Store;
+use snapshot::Snapshot;
+
+/// End time of a run that has none.
+pub const NO_END_TIME: i64 = i64::MIN;
+
+/// Which column of the index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub(crate) enum ColKey {
+    RunId,
+    Experiment,
+    Status,
+    Lifecycle,
+    StartTime,
+    EndTime,
+    RunName,
+    User,
+    Param(u32),
+    Tag(u32),
+    Metric(u32),
+    Inputs,
+}
+
+/// A loaded column.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Column {
+    U128(Vec<u128>),
+    U32(Vec<u32>),
+    U8(Vec<u8>),
+    I64(Vec<i64>),
+    Text(TextColumn),
+    Num(Slots<f64>),
+    Inputs(Vec<InputEntry>),
+}
+
+impl Column {
+    fn empty(key: ColKey) -> Column {
+        match key {
+            ColKey::RunId => Column::U128(Vec::new()),
+            ColKey::Experiment => Column::U32(Vec::new()),
+            ColKey::Status | ColKey::Lifecycle => Column::U8(Vec::new()),
+            ColKey::StartTime | ColKey::EndTime => Column::I64(Vec::new()),
+            ColKey::RunName | ColKey::User | ColKey::Param(_) | ColKey::Tag(_) => {
+                Column::Text(TextColumn::default())
+            }
+            ColKey::Metric(_) => Column::Num(Slots::default()),
+            ColKey::Inputs => Column::Inputs(Vec::new()),
+        }
+    }
+}
+
+/// A column slot: where the snapshot keeps it, and the column once loaded.
+#[derive(Debug, Default)]
+struct Slot {
+    in_snapshot: bool,
+    col: OnceLock<Column>,
+}
+
+/// An experiment as the index needs it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExperimentInfo {
+    /// Name.
+    pub name: String,
+    /// Lifecycle code.
+    pub lifecycle: u8,
+    /// Artifact location (runs' artifact URIs start with it).
+    pub artifact_location: String,
+}
+
+/// The search index of a store, as of one commit.
+#[derive(Debug)]
+pub struct SearchIndex {
+    seq: u64,
+    rows: u32,
+    keys: Vec<Box<str>>,
+    key_ids: HashMap<Box<str>, u32>,
+    experiments: HashMap<u32, ExperimentInfo>,
+    slots: HashMap<ColKey, Slot>,
+    snapshot: Option<Arc<Snapshot>>,
+    order: RwLock<Option<Arc<Vec<u32>>>>,
+    /// Runs changed since the snapshot this index was loaded from.
+    changed_since_snapshot: u64,
+}
+
+impl SearchIndex {
+    fn empty() -> Self {
+        SearchIndex {
+            seq: 0,
+            rows: 0,
+            keys: Vec::new(),
+            key_ids: HashMap::new(),
+            experiments: HashMap::new(),
+            slots: HashMap::new(),
+            snapshot: None,
+            order: RwLock::new(None),
+            changed_since_snapshot: 0,
+        }
+    }
+
+    /// The commit sequence this index reflects.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// Number of rows (runs).
+    pub fn rows(&self) -> u32 {
+        self.rows
+    }
+
+    /// The id of key `name`, if any run ever used it.
+    pub fn key_id(&self, name: &str) -> Option<u32> {
+        self.key_ids.get(name).copied()
+    }
+
+    /// The name of key `id`.
+    pub fn key_name(&self, id: u32) -> Option<&str> {
+        self.keys.get(id as usize).map(|s| &**s)
+    }
+
+    /// The experiments, by id.
+    pub fn experiments(&self) -> &HashMap<u32, ExperimentInfo> {
+        &self.experiments
+    }
+
+    /// The column `key`, loading it from the snapshot on first use; `None`
+    /// when no run has it.
+    pub(crate) fn column(&self, key: ColKey) -> Result<Option<&Column>> {
+        let Some(slot) = self.slots.get(&key) else {
+            return Ok(None);
+        };
+        if let Some(col) = slot.col.get() {
+            return Ok(Some(col));
+        }
+        let loaded = self.load_from_snapshot(key, slot)?;
+        let _ = slot.col.set(loaded);
+        Ok(slot.col.get())
+    }
+
+    fn load_from_snapshot(&self, key: ColKey, slot: &Slot) -> Result<Column> {
+        match (&self.snapshot, slot.in_snapshot) {
+            (Some(snap), true) => snap.load(key),
+            _ => Ok(Column::empty(key)),
+        }
+    }
+
+    /// The column `key` for writing, created empty when new.
+    fn column_mut(&mut self, key: ColKey) -> Result<&mut Column> {
+        if !self.slots.contains_key(&key) {
+            self.slots.insert(key, Slot::default());
+        }
+        let needs_load = self.slots.get(&key).is_some_and(|s| s.col.get().is_none());
+        if needs_load {
+            let loaded = {
+                let slot = self
+                    .slots
+                    .get(&key)
+                    .ok_or_else(|| Error::corrupt("index", "slot vanished"))?;
+                self.load_from_snapshot(key, slot)?
+            };
+            if let Some(slot) = self.slots.get_mut(&key) {
+                let _ = slot.col.set(loaded);
+            }
+        }
+        self.slots
+            .get_mut(&key)
+            .and_then(|s| s.col.get_mut())
+            .ok_or_else(|| Error::corrupt("index", "column failed to load"))
+    }
+
+    /// Every column key the index has.
+    pub(crate) fn column_keys(&self) -> impl Iterator<Item = ColKey> + '_ {
+        self.slots.keys().copied()
+    }
+
+    /// Brings the index up to `txn`'s commit: replays the change log, or
+    /// rebuilds from scratch when the log no longer reaches back far enough.
+    fn catch_up(&mut self, store: &Store, txn: &ReadTransaction) -> Result<()> {
+        let state = store.state(txn)?;
+        if state.seq == self.seq && self.seq != 0 {
+            return Ok(());
+        }
+        if self.seq < state.changes_floor {
+            *self = SearchIndex::empty();
+            return self.rebuild(store, txn);
+        }
+        self.load_dictionaries(txn)?;
+        let runs = txn.open_table(RUNS)?;
+        let value_names = txn.open_table(VALUE_NAMES)?;
+        let changes = txn.open_table(CHANGES)?;
+        let mut changed: Vec<u128> = Vec::new();
+        for entry in changes.range((self.seq + 1, 0)..=(state.seq, u128::MAX))? {
+            let (k, _) = entry?;
+            changed.push(k.value().1);
+        }
+        changed.sort_unstable();
+        changed.dedup();
+        for id in &changed {
+            let Some(bytes) = runs.get(*id)? else {
+                return Err(Error::corrupt("change log", format!("run {id:032x} missing")));
+            };
+            let row: RunRow = decode("run", bytes.value())?;
+            self.apply_row(*id, &row, &value_names)?;
+        }
+        self.changed_since_snapshot += changed.len() as u64;
+        self.rows = self.rows.max(state.next_ordinal);
+        self.seq = state.seq;
+        Ok(())
+    }
+
+    /// Builds the index from every run row of the catalog.
+    fn rebuild(&mut self, store: &Store, txn: &ReadTransaction) -> Result<()> {
+        let state = store.state(txn)?;
+        self.load_dictionaries(txn)?;
+        let runs = txn.open_table(RUNS)?;
+        let value_names = txn.open_table(VALUE_NAMES)?;
+        let mut n = 0u64;
+        for entry in runs.iter()? {
+            let (id, bytes) = entry?;
+            let row: RunRow = decode("run", bytes.value())?;
+            self.apply_row(id.value(), &row, &value_names)?;
+            n += 1;
+        }
+        self.rows = state.next_ordinal;
+        self.seq = state.seq;
+        self.changed_since_snapshot = n;
+        for slot in self.slots.values_mut() {
+            if let Some(Column::Text(t)) = slot.col.get_mut() {
+                t.codes.rebalance(state.next_ordinal);
+            } else if let Some(Column::Num(s)) = slot.col.get_mut() {
+                s.rebalance(state.next_ordinal);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reloads the (small) key and experiment tables.
+    fn load_dictionaries(&mut self, txn: &ReadTransaction) -> Result<()> {
+        let keys = load_key_names(&txn.open_table(KEY_NAMES)?)?;
+        if keys.len() != self.keys.len() {
+            self.key_ids = keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (k.clone(), i as u32))
+                .collect();
+            self.keys = keys;
+        }
+        let mut experiments = HashMap::new();
+        for entry in txn.open_table(EXPERIMENTS)?.iter()? {
+            let (id, bytes) = entry?;
+            let row: ExperimentRow = decode("experiment", bytes.value())?;
+            experiments.insert(
+                id.value(),
+                ExperimentInfo {
+                    name: row.name,
+                    lifecycle: row.lifecycle,
+                    artifact_location: row.artifact_location,
+                },
+            );
+        }
+        self.experiments = experiments;
+        Ok(())
+    }
+
+    /// Writes one run's current row into every column.
+    fn apply_row(
+        &mut self,
+        id: u128,
+        row: &RunRow,
+        value_names: &impl ReadableTable<(u32, u32), &'static str>,
+    ) -> Result<()> {
+        let r = row.ordinal;
+        if r >= self.rows {
+            self.rows = r + 1;
+            if let Ok(mut order) = self.order.write() {
+                // New rows: the cached order no longer covers every row; it is
+                // extended on next use.
+                let _ = &mut *order;
+            }
+        }
+        set_vec(self.column_mut(ColKey::RunId)?, r, Value::U128(id));
+        set_vec(self.column_mut(ColKey::Experiment)?, r, Value::U32(row.experiment));
+        set_vec(self.column_mut(ColKey::Status)?, r, Value::U8(row.status));
+        set_vec(self.column_mut(ColKey::Lifecycle)?, r, Value::U8(row.lifecycle));
+        set_vec(self.column_mut(ColKey::StartTime)?, r, Value::I64(row.start_time));
+        set_vec(
+            self.column_mut(ColKey::EndTime)?,
+            r,
+            Value::I64(row.end_time.unwrap_or(NO_END_TIME)),
+        );
+        for (key, text) in [(ColKey::RunName, &row.name), (ColKey::User, &row.user)] {
+            if let Column::Text(t) = self.column_mut(key)? {
+                if text.is_empty() && key == ColKey::User {
+                    if t.codes.get(r).is_some() {
+                        t.codes.set(r, NO_CODE);
+                    }
+                } else {
+                    let code = t.dict.intern(text);
+                    t.codes.set(r, code);
+                }
+            }
+        }
+        for (list, make) in [
+            (&row.params, ColKey::Param as fn(u32) -> ColKey),
+            (&row.tags, ColKey::Tag as fn(u32) -> ColKey),
+        ] {
+            for &(k, code) in list {
+                if let Column::Text(t) = self.column_mut(make(k))? {
+                    if t.dict.get(code).is_none_or(str::is_empty) {
+                        let value = crate::catalog::dict::read_value(value_names, k, code)?;
+                        t.dict.put(code, &value);
+                    }
+                    t.codes.set(r, code);
+                }
+            }
+        }
+        for m in &row.metrics {
+            if let Column::Num(s) = self.column_mut(ColKey::Metric(m.key))? {
+                s.set(r, search_value(m.point.value));
+            }
+        }
+        if let Column::Inputs(list) = self.column_mut(ColKey::Inputs)? {
+            let start = list.partition_point(|e| e.row < r);
+            let end = list.partition_point(|e| e.row <= r);
+            let fresh = row.inputs.iter().map(|i| InputEntry {
+                row: r,
+                name: i.name.as_str().into(),
+                digest: i.digest.as_str().into(),
+                context: i.context.as_deref().map(Into::into),
+            });
+            list.splice(start..end, fresh);
+        }
+        Ok(())
+    }
+}
+
+enum Value {
+    U128(u128),
+    U32(u32),
+    U8(u8),
+    I64(i64),
+}
+
+fn set_vec(col: &mut Column, row: u32, v: Value) {
+    fn put<T: Copy + Default>(vec: &mut Vec<T>, row: u32, v: T) {
+        let i = row as usize;
+        if i >= vec.len() {
+            vec.resize(i + 1, T::default());
+        }
+        vec[i] = v;
+    }
+    match (col, v) {
+        (Column::U128(vec), Value::U128(x)) => put(vec, row, x),
+        (Column::U32(vec), Value::U32(x)) => put(vec, row, x),
+        (Column::U8(vec), Value::U8(x)) => put(vec, row, x),
+        (Column::I64(vec), Value::I64(x)) => put(vec, row, x),
+        _ => {}
+    }
+}
+
+/// The store's current search index, shared by its readers.
+pub(crate) struct IndexCache {
+    dir: PathBuf,
+    current: RwLock<Option<SearchIndex>>,
+}
+
+impl IndexCache {
+    pub(crate) fn new(dir: PathBuf) -> Self {
+        IndexCache {
+            dir,
+            current: RwLock::new(None),
+        }
+    }
+}
+
+/// Snapshots are rewritten once this many runs changed since the last one,
+/// or a tenth of all runs, whichever is more.
+const SNAPSHOT_MIN_CHANGES: u64 = 10_000;
+
+impl Store {
+    /// Runs `f` on the search index as of the latest commit, together with a
+    /// catalog read transaction at that same commit.
+    pub fn with_index<T>(&self, f: impl FnOnce(&SearchIndex, &ReadTransaction) -> Result<T>) -> Result<T> {
+        let cache = &self.index;
+        loop {
+            let txn = self.begin_read()?;
+            let seq = self.state(&txn)?.seq;
+            {
+                let guard = cache
+                    .current
+                    .read()
+                    .map_err(|_| Error::corrupt("index", "lock poisoned"))?;
+                if let Some(idx) = guard.as_ref()
+                    && idx.seq == seq
+                {
+                    return f(idx, &txn);
+                }
+            }
+            let mut guard = cache
+                .current
+                .write()
+                .map_err(|_| Error::corrupt("index", "lock poisoned"))?;
+            let stale = guard.as_ref().is_none_or(|idx| idx.seq < seq);
+            if stale {
+                let mut idx = match guard.take() {
+                    Some(idx) => idx,
+                    None => self.load_index(&txn)?,
+                };
+                idx.catch_up(self, &txn)?;
+                if should_snapshot(&idx) {
+                    // A failed snapshot write only costs the next open some time.
+                    if let Ok(snap) = snapshot::write(&cache.dir, &idx) {
+                        idx.changed_since_snapshot = 0;
+                        idx.snapshot = Some(Arc::new(snap));
+                    }
+                }
+                *guard = Some(idx);
+            }
+        }
+    }
+
+    /// Loads the newest readable snapshot, or starts empty.
+    fn load_index(&self, txn: &ReadTransaction) -> Result<SearchIndex> {
+        let state = self.state(txn)?;
+        let mut idx = SearchIndex::empty();
+        if let Some(snap) = snapshot::open_latest(&self.index.dir, state.seq)? {
+            idx.seq = snap.seq();
+            idx.rows = snap.rows();
+            for key in snap.column_keys() {
+                idx.slots.insert(
+                    key,
+                    Slot {
+                        in_snapshot: true,
+                        col: OnceLock::new(),
+                    },
+                );
+            }
+            if let Some(order) = snap.order()? {
+                if let Ok(mut o) = idx.order.write() {
+                    *o = Some(Arc::new(order));
+                }
+            }
+            idx.snapshot = Some(Arc::new(snap));
+            idx.load_dictionaries(txn)?;
+        }
+        Ok(idx)
+    }
+
+    /// Brings the index up to date and writes a fresh snapshot of it, so the
+    /// next process to open the store starts fast. Ingests call this at the end.
+    pub fn refresh_index_snapshot(&self) -> Result<()> {
+        self.with_index(|_, _| Ok(()))?;
+        let mut guard = self
+            .index
+            .current
+            .write()
+            .map_err(|_| Error::corrupt("index", "lock poisoned"))?;
+        if let Some(idx) = guard.as_mut()
+            && (idx.changed_since_snapshot > 0 || idx.snapshot.is_none())
+        {
+            let snap = snapshot::write(&self.index.dir, idx)?;
+            idx.changed_since_snapshot = 0;
+            idx.snapshot = Some(Arc::new(snap));
+        }
+        drop(guard);
+        if self.is_writable() {
+            self.trim_change_log()?;
+        }
+        Ok(())
+    }
+
+    /// Drops change-log entries older than the newest snapshot (they are only
+    /// needed to catch up from an older one), and older snapshot files.
+    fn trim_change_log(&self) -> Result<()> {
+        let Some(seq) = snapshot::latest_seq(&self.index.dir)? else {
+            return Ok(());
+        };
+        self.trim_changes_upto(seq)?;
+        snapshot::remove_older(&self.index.dir, seq)
+    }
+}
+
+fn should_snapshot(idx: &SearchIndex) -> bool {
+    let threshold = SNAPSHOT_MIN_CHANGES.max(u64::from(idx.rows) / 10);
+    idx.changed_since_snapshot >= threshold
+}

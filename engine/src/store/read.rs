@@ -1,0 +1,285 @@
+//! Reads: runs, experiments and metric histories, each from one consistent
+//! catalog snapshot.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use redb::{ReadTransaction, ReadableTable};
+
+use super::Store;
+use super::write::point_identity;
+use crate::catalog::dict::read_value;
+use crate::catalog::rows::{ExperimentRow, RunRow, SegmentRow, decode, unpack_points};
+use crate::catalog::{
+    EXPERIMENT_NAMES, EXPERIMENTS, KEYS, PENDING, RUNS, SEGMENTS, VALUE_NAMES, series_id,
+};
+use crate::error::{Error, Result};
+use crate::metric::{MetricPoint, point_order, same_point};
+use crate::segment::{PointColumns, Segment};
+use crate::types::{
+    Experiment, ExperimentId, LifecycleStage, Run, RunId, RunStatus, TAG_RUN_NAME, TAG_USER,
+};
+
+/// Identity of a stored point (see [`point_identity`]).
+pub(crate) type PointKey = (u64, i64, i64, u64, bool);
+
+impl Store {
+    /// The run with id `run_id`.
+    pub fn get_run(&self, run_id: RunId) -> Result<Run> {
+        let txn = self.begin_read()?;
+        let row = read_run_row(&txn, run_id)?.ok_or_else(|| Error::RunNotFound(run_id.to_string()))?;
+        self.run_from_row(&txn, run_id, &row)
+    }
+
+    /// Whether a run with id `run_id` exists.
+    pub fn run_exists(&self, run_id: RunId) -> Result<bool> {
+        let txn = self.begin_read()?;
+        Ok(read_run_row(&txn, run_id)?.is_some())
+    }
+
+    /// Decodes a run row into a [`Run`].
+    pub(crate) fn run_from_row(
+        &self,
+        txn: &ReadTransaction,
+        run_id: RunId,
+        row: &RunRow,
+    ) -> Result<Run> {
+        let exp = read_experiment(txn, row.experiment)?;
+        let value_names = txn.open_table(VALUE_NAMES)?;
+        let mut params = BTreeMap::new();
+        for &(k, code) in &row.params {
+            params.insert(
+                self.key_name(txn, k)?.into(),
+                read_value(&value_names, k, code)?,
+            );
+        }
+        let mut tags = BTreeMap::new();
+        for &(k, code) in &row.tags {
+            tags.insert(
+                self.key_name(txn, k)?.into(),
+                read_value(&value_names, k, code)?,
+            );
+        }
+        tags.insert(TAG_RUN_NAME.to_owned(), row.name.clone());
+        if !row.user.is_empty() {
+            tags.insert(TAG_USER.to_owned(), row.user.clone());
+        }
+        let mut metrics = BTreeMap::new();
+        for m in &row.metrics {
+            metrics.insert(self.key_name(txn, m.key)?.into(), m.point);
+        }
+        let status = RunStatus::from_code(row.status)
+            .ok_or_else(|| Error::corrupt("run", format!("status code {}", row.status)))?;
+        let lifecycle_stage = LifecycleStage::from_code(row.lifecycle)
+            .ok_or_else(|| Error::corrupt("run", format!("lifecycle code {}", row.lifecycle)))?;
+        Ok(Run {
+            run_id,
+            run_name: row.name.clone(),
+            experiment_id: ExperimentId(row.experiment),
+            artifact_uri: format!("{}/{run_id}/artifacts", exp.artifact_location),
+            experiment_name: exp.name,
+            status,
+            start_time: row.start_time,
+            end_time: row.end_time,
+            user: row.user.clone(),
+            lifecycle_stage,
+            params,
+            tags,
+            metrics,
+            inputs: row.inputs.clone(),
+        })
+    }
+
+    /// The experiment named `name`, if any.
+    pub fn experiment_by_name(&self, name: &str) -> Result<Option<Experiment>> {
+        let txn = self.begin_read()?;
+        let id = match txn.open_table(EXPERIMENT_NAMES)?.get(name)? {
+            Some(v) => v.value(),
+            None => return Ok(None),
+        };
+        Ok(Some(experiment_from_row(id, read_experiment(&txn, id)?)?))
+    }
+
+    /// Every experiment, by id.
+    pub fn experiments(&self) -> Result<Vec<Experiment>> {
+        let txn = self.begin_read()?;
+        let table = txn.open_table(EXPERIMENTS)?;
+        let mut out = Vec::new();
+        for entry in table.iter()? {
+            let (id, bytes) = entry?;
+            let row: ExperimentRow = decode("experiment", bytes.value())?;
+            out.push(experiment_from_row(id.value(), row)?);
+        }
+        Ok(out)
+    }
+
+    /// The full history of metric `key` of run `run_id`, ordered by step,
+    /// then timestamp, then value. Empty when the run never logged `key`.
+    pub fn metric_history(&self, run_id: RunId, key: &str) -> Result<Vec<MetricPoint>> {
+        // A segment can vanish between our catalog snapshot and opening it when
+        // another process merges segments; a fresh snapshot no longer lists it.
+        let mut attempts = 0;
+        loop {
+            let txn = self.begin_read()?;
+            match self.history_in(&txn, run_id, key) {
+                Err(Error::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound && attempts < 3 =>
+                {
+                    attempts += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn history_in(&self, txn: &ReadTransaction, run_id: RunId, key: &str) -> Result<Vec<MetricPoint>> {
+        let row = read_run_row(txn, run_id)?.ok_or_else(|| Error::RunNotFound(run_id.to_string()))?;
+        let Some(key_id) = txn.open_table(KEYS)?.get(key)?.map(|v| v.value()) else {
+            return Ok(Vec::new());
+        };
+        if row.latest(key_id).is_none() {
+            return Ok(Vec::new());
+        }
+        let series = series_id(row.ordinal, key_id);
+        let mut out = Vec::new();
+        for (id, seg) in segments_holding(&txn.open_table(SEGMENTS)?, series, series)? {
+            self.segments.get(id, &seg)?.read_series(series, &mut out)?;
+        }
+        let pending = txn.open_table(PENDING)?;
+        for entry in pending.range((series, 0)..=(series, u64::MAX))? {
+            let (_, bytes) = entry?;
+            unpack_points(bytes.value(), &mut out)?;
+        }
+        out.sort_by(point_order);
+        out.dedup_by(|a, b| same_point(a, b));
+        Ok(out)
+    }
+
+    /// The identities of every stored point of `series`, as of `txn` (used to
+    /// drop duplicates before a commit).
+    pub(crate) fn stored_points(
+        &self,
+        txn: &redb::WriteTransaction,
+        series: &HashSet<u64>,
+    ) -> Result<HashSet<PointKey>> {
+        let mut wanted: Vec<u64> = series.iter().copied().collect();
+        wanted.sort_unstable();
+        let (Some(&lo), Some(&hi)) = (wanted.first(), wanted.last()) else {
+            return Ok(HashSet::new());
+        };
+        let mut found = PointColumns::default();
+        for (id, seg) in segments_holding(&txn.open_table(SEGMENTS)?, lo, hi)? {
+            let inside: Vec<u64> = wanted
+                .iter()
+                .copied()
+                .filter(|s| (seg.min_series..=seg.max_series).contains(s))
+                .collect();
+            if !inside.is_empty() {
+                self.segments
+                    .get(id, &seg)?
+                    .read_series_many(&inside, &mut found)?;
+            }
+        }
+        let mut keys = HashSet::with_capacity(found.len());
+        for i in 0..found.len() {
+            let p = MetricPoint {
+                step: found.step[i],
+                timestamp: found.timestamp[i],
+                value: found.value[i],
+            };
+            keys.insert(point_identity(found.series[i], &p));
+        }
+        let pending = txn.open_table(PENDING)?;
+        let mut buf = Vec::new();
+        for &s in &wanted {
+            for entry in pending.range((s, 0)..=(s, u64::MAX))? {
+                let (_, bytes) = entry?;
+                buf.clear();
+                unpack_points(bytes.value(), &mut buf)?;
+                keys.extend(buf.iter().map(|p| point_identity(s, p)));
+            }
+        }
+        Ok(keys)
+    }
+}
+
+/// The segments whose series range meets `lo..=hi`, oldest first.
+pub(crate) fn segments_holding(
+    table: &impl ReadableTable<u64, &'static [u8]>,
+    lo: u64,
+    hi: u64,
+) -> Result<Vec<(u64, SegmentRow)>> {
+    let mut out = Vec::new();
+    for entry in table.iter()? {
+        let (id, bytes) = entry?;
+        let row: SegmentRow = decode("segment manifest", bytes.value())?;
+        if row.min_series <= hi && row.max_series >= lo {
+            out.push((id.value(), row));
+        }
+    }
+    Ok(out)
+}
+
+/// Reads a run's row.
+pub(crate) fn read_run_row(txn: &ReadTransaction, run_id: RunId) -> Result<Option<RunRow>> {
+    let runs = txn.open_table(RUNS)?;
+    let row = runs.get(run_id.as_u128())?;
+    row.map(|v| decode("run", v.value())).transpose()
+}
+
+fn read_experiment(txn: &ReadTransaction, id: u32) -> Result<ExperimentRow> {
+    let table = txn.open_table(EXPERIMENTS)?;
+    let row = table
+        .get(id)?
+        .ok_or_else(|| Error::corrupt("run", format!("experiment {id} missing")))?;
+    decode("experiment", row.value())
+}
+
+fn experiment_from_row(id: u32, row: ExperimentRow) -> Result<Experiment> {
+    Ok(Experiment {
+        id: ExperimentId(id),
+        lifecycle_stage: LifecycleStage::from_code(row.lifecycle)
+            .ok_or_else(|| Error::corrupt("experiment", format!("lifecycle code {}", row.lifecycle)))?,
+        name: row.name,
+        artifact_location: row.artifact_location,
+        creation_time: row.creation_time,
+        last_update_time: row.last_update_time,
+        tags: row.tags.into_iter().collect(),
+    })
+}
+
+/// Open segments, shared by all readers of a store.
+pub(crate) struct SegmentCache {
+    dir: std::path::PathBuf,
+    open: std::sync::RwLock<std::collections::HashMap<u64, Arc<Segment>>>,
+}
+
+impl SegmentCache {
+    pub(crate) fn new(dir: std::path::PathBuf) -> Self {
+        SegmentCache {
+            dir,
+            open: Default::default(),
+        }
+    }
+
+    /// The open segment `id`, opening (and mapping) it on first use.
+    pub(crate) fn get(&self, id: u64, row: &SegmentRow) -> Result<Arc<Segment>> {
+        if let Ok(open) = self.open.read()
+            && let Some(seg) = open.get(&id)
+        {
+            return Ok(seg.clone());
+        }
+        let seg = Arc::new(Segment::open(&self.dir.join(&row.file))?);
+        if let Ok(mut open) = self.open.write() {
+            open.insert(id, seg.clone());
+        }
+        Ok(seg)
+    }
+
+    /// Forgets segment `id` (after it was merged away).
+    pub(crate) fn evict(&self, id: u64) {
+        if let Ok(mut open) = self.open.write() {
+            open.remove(&id);
+        }
+    }
+}
