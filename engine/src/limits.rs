@@ -109,7 +109,11 @@ pub fn check_length(what: &str, value: &str, limit: usize) -> Result<()> {
 /// Checks a param.
 pub fn check_param(key: &str, value: &str) -> Result<()> {
     check_key(KeyKind::Param, key)?;
-    check_length(&format!("value of param {key:?}"), value, MAX_PARAM_VAL_LENGTH)
+    check_length(
+        &format!("value of param {key:?}"),
+        value,
+        MAX_PARAM_VAL_LENGTH,
+    )
 }
 
 /// Checks a tag.
@@ -157,7 +161,11 @@ pub fn check_batch(metrics: usize, params: usize, tags: usize) -> Result<()> {
     }
     let total = metrics + params + tags;
     if total > MAX_ENTITIES_PER_BATCH {
-        return Err(over("metrics, params and tags", MAX_ENTITIES_PER_BATCH, total));
+        return Err(over(
+            "metrics, params and tags",
+            MAX_ENTITIES_PER_BATCH,
+            total,
+        ));
     }
     Ok(())
 }
@@ -186,10 +194,21 @@ mod tests {
 
     #[test]
     fn keys_follow_mlflow_rules() {
-        for ok in ["lr", "val.acc", "my metric", "a/b", "名前", "x:y", "a-b_c", "a..b"] {
+        for ok in [
+            "lr",
+            "val.acc",
+            "my metric",
+            "a/b",
+            "名前",
+            "x:y",
+            "a-b_c",
+            "a..b",
+        ] {
             assert!(check_key(KeyKind::Param, ok).is_ok(), "{ok}");
         }
-        for bad in ["", "a//b", "/a", "a/", "./a", "a/./b", "a/..", "..a", ".", "a$b", "a\"b"] {
+        for bad in [
+            "", "a//b", "/a", "a/", "./a", "a/./b", "a/..", "..a", ".", "a$b", "a\"b",
+        ] {
             assert!(check_key(KeyKind::Param, bad).is_err(), "{bad}");
         }
     }

@@ -207,7 +207,10 @@ pub(crate) fn load_values(
     key: u32,
 ) -> Result<Vec<Box<str>>> {
     let mut names = Vec::new();
-    let end = key.checked_add(1).map(|k| (k, 0)).unwrap_or((u32::MAX, u32::MAX));
+    let end = key
+        .checked_add(1)
+        .map(|k| (k, 0))
+        .unwrap_or((u32::MAX, u32::MAX));
     for entry in value_names.range((key, 0)..end)? {
         let (k, name) = entry?;
         let (_, code) = k.value();

@@ -43,7 +43,9 @@ use snapshot::Snapshot;
 pub const NO_END_TIME: i64 = i64::MIN;
 
 /// Which column of the index.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub(crate) enum ColKey {
     RunId,
     Experiment,
@@ -234,7 +236,10 @@ impl SearchIndex {
         changed.dedup();
         for id in &changed {
             let Some(bytes) = runs.get(*id)? else {
-                return Err(Error::corrupt("change log", format!("run {id:032x} missing")));
+                return Err(Error::corrupt(
+                    "change log",
+                    format!("run {id:032x} missing"),
+                ));
             };
             let row: RunRow = decode("run", bytes.value())?;
             self.apply_row(*id, &row, &value_names)?;
@@ -316,10 +321,22 @@ impl SearchIndex {
             }
         }
         set_vec(self.column_mut(ColKey::RunId)?, r, Value::U128(id));
-        set_vec(self.column_mut(ColKey::Experiment)?, r, Value::U32(row.experiment));
+        set_vec(
+            self.column_mut(ColKey::Experiment)?,
+            r,
+            Value::U32(row.experiment),
+        );
         set_vec(self.column_mut(ColKey::Status)?, r, Value::U8(row.status));
-        set_vec(self.column_mut(ColKey::Lifecycle)?, r, Value::U8(row.lifecycle));
-        set_vec(self.column_mut(ColKey::StartTime)?, r, Value::I64(row.start_time));
+        set_vec(
+            self.column_mut(ColKey::Lifecycle)?,
+            r,
+            Value::U8(row.lifecycle),
+        );
+        set_vec(
+            self.column_mut(ColKey::StartTime)?,
+            r,
+            Value::I64(row.start_time),
+        );
         set_vec(
             self.column_mut(ColKey::EndTime)?,
             r,
@@ -417,7 +434,10 @@ const SNAPSHOT_MIN_CHANGES: u64 = 10_000;
 impl Store {
     /// Runs `f` on the search index as of the latest commit, together with a
     /// catalog read transaction at that same commit.
-    pub fn with_index<T>(&self, f: impl FnOnce(&SearchIndex, &ReadTransaction) -> Result<T>) -> Result<T> {
+    pub fn with_index<T>(
+        &self,
+        f: impl FnOnce(&SearchIndex, &ReadTransaction) -> Result<T>,
+    ) -> Result<T> {
         let cache = &self.index;
         loop {
             let txn = self.begin_read()?;

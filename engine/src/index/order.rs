@@ -29,7 +29,10 @@ impl SearchIndex {
             return Ok(Arc::new(Vec::new()));
         };
         if start.len() < rows || ids.len() < rows {
-            return Err(Error::corrupt("index", "attribute columns are shorter than the index"));
+            return Err(Error::corrupt(
+                "index",
+                "attribute columns are shorter than the index",
+            ));
         }
         let key = |r: u32| (Reverse(start[r as usize]), ids[r as usize]);
         let old: &[u32] = cached.as_deref().map_or(&[], |v| v.as_slice());

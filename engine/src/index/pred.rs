@@ -312,9 +312,10 @@ impl SearchIndex {
                 }
             }
             Field::ArtifactUri => {
-                let (Some(Column::U128(ids)), Some(Column::U32(exps))) =
-                    (self.column(ColKey::RunId)?, self.column(ColKey::Experiment)?)
-                else {
+                let (Some(Column::U128(ids)), Some(Column::U32(exps))) = (
+                    self.column(ColKey::RunId)?,
+                    self.column(ColKey::Experiment)?,
+                ) else {
                     return Ok(out);
                 };
                 let mut buf = String::new();

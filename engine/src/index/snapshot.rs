@@ -228,7 +228,9 @@ impl Snapshot {
             return Err(self.bad("section length"));
         }
         let (a, b) = (s.off as usize, (s.off + s.len) as usize);
-        self.bytes.get(a..b).ok_or_else(|| self.bad("section out of range"))
+        self.bytes
+            .get(a..b)
+            .ok_or_else(|| self.bad("section out of range"))
     }
 
     fn u32s(&self, s: Sec) -> Result<Vec<u32>> {
@@ -246,9 +248,12 @@ impl Snapshot {
         width: usize,
     ) -> Result<Slots<T>> {
         Ok(match d {
-            SlotsDesc::Dense(s) => {
-                Slots::Dense(self.sec(*s, width as u64)?.chunks_exact(width).map(&read).collect())
-            }
+            SlotsDesc::Dense(s) => Slots::Dense(
+                self.sec(*s, width as u64)?
+                    .chunks_exact(width)
+                    .map(&read)
+                    .collect(),
+            ),
             SlotsDesc::Sparse { rows, vals } => {
                 let rows = self.u32s(*rows)?;
                 let vals: Vec<T> = self
@@ -336,7 +341,8 @@ impl SectionWriter {
             })?;
             Ok(SlotsDesc::Dense(sec))
         } else {
-            let rows_sec = self.section(|b| s.for_each(|r, _| b.extend_from_slice(&r.to_le_bytes())))?;
+            let rows_sec =
+                self.section(|b| s.for_each(|r, _| b.extend_from_slice(&r.to_le_bytes())))?;
             let vals_sec = self.section(|b| s.for_each(|_, v| put(b, v)))?;
             Ok(SlotsDesc::Sparse {
                 rows: rows_sec,
@@ -368,18 +374,20 @@ pub(crate) fn write(dir: &Path, idx: &SearchIndex) -> Result<Snapshot> {
     keys.sort_unstable();
     let mut columns = Vec::with_capacity(keys.len());
     for key in keys {
-        let Some(col) = idx.column(key)? else { continue };
+        let Some(col) = idx.column(key)? else {
+            continue;
+        };
         let desc = match col {
-            Column::U128(v) => ColDesc::U128(w.section(|b| {
-                v.iter().for_each(|x| b.extend_from_slice(&x.to_le_bytes()))
-            })?),
-            Column::U32(v) => ColDesc::U32(w.section(|b| {
-                v.iter().for_each(|x| b.extend_from_slice(&x.to_le_bytes()))
-            })?),
+            Column::U128(v) => ColDesc::U128(
+                w.section(|b| v.iter().for_each(|x| b.extend_from_slice(&x.to_le_bytes())))?,
+            ),
+            Column::U32(v) => ColDesc::U32(
+                w.section(|b| v.iter().for_each(|x| b.extend_from_slice(&x.to_le_bytes())))?,
+            ),
             Column::U8(v) => ColDesc::U8(w.section(|b| b.extend_from_slice(v))?),
-            Column::I64(v) => ColDesc::I64(w.section(|b| {
-                v.iter().for_each(|x| b.extend_from_slice(&x.to_le_bytes()))
-            })?),
+            Column::I64(v) => ColDesc::I64(
+                w.section(|b| v.iter().for_each(|x| b.extend_from_slice(&x.to_le_bytes())))?,
+            ),
             Column::Text(t) => {
                 let mut offsets = Vec::with_capacity(t.dict.len() + 1);
                 let mut total = 0u32;

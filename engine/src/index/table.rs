@@ -75,7 +75,8 @@ impl IndexView for SearchIndex {
                     None => None,
                 };
                 Arc::new(Float64Array::from_iter(
-                    rows.iter().map(|&r| col.and_then(|s: &Slots<f64>| s.get(r))),
+                    rows.iter()
+                        .map(|&r| col.and_then(|s: &Slots<f64>| s.get(r))),
                 ))
             }
             Field::RunId => {
@@ -127,13 +128,14 @@ impl IndexView for SearchIndex {
                 };
                 let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * 64);
                 for &r in rows {
-                    let uri = ids.get(r as usize).zip(exps.get(r as usize)).and_then(
-                        |(id, exp)| {
-                            self.experiments.get(exp).map(|e| {
-                                format!("{}/{id:032x}/artifacts", e.artifact_location)
-                            })
-                        },
-                    );
+                    let uri =
+                        ids.get(r as usize)
+                            .zip(exps.get(r as usize))
+                            .and_then(|(id, exp)| {
+                                self.experiments
+                                    .get(exp)
+                                    .map(|e| format!("{}/{id:032x}/artifacts", e.artifact_location))
+                            });
                     b.append_option(uri);
                 }
                 Arc::new(b.finish())

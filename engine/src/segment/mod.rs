@@ -34,15 +34,26 @@ impl PointColumns {
         self.series.is_empty()
     }
     fn point(&self, i: usize) -> MetricPoint {
-        MetricPoint { step: self.step[i], value: self.value[i], timestamp: self.timestamp[i] }
+        MetricPoint {
+            step: self.step[i],
+            value: self.value[i],
+            timestamp: self.timestamp[i],
+        }
     }
     pub fn sort_dedup(&mut self) {
         let mut idx: Vec<usize> = (0..self.len()).collect();
-        idx.sort_by(|&a, &b| self.series[a].cmp(&self.series[b]).then(point_order(&self.point(a), &self.point(b))));
+        idx.sort_by(|&a, &b| {
+            self.series[a]
+                .cmp(&self.series[b])
+                .then(point_order(&self.point(a), &self.point(b)))
+        });
         let mut out = PointColumns::default();
         for i in idx {
             let n = out.len();
-            if n > 0 && out.series[n - 1] == self.series[i] && same_point(&out.point(n - 1), &self.point(i)) {
+            if n > 0
+                && out.series[n - 1] == self.series[i]
+                && same_point(&out.point(n - 1), &self.point(i))
+            {
                 continue;
             }
             out.push(self.series[i], self.point(i));
@@ -69,21 +80,29 @@ fn schema() -> Arc<Schema> {
 }
 
 pub(crate) fn write_segment(path: &Path, p: &PointColumns) -> Result<SegmentInfo> {
-    let seg = |e| Error::Segment { path: path.to_path_buf(), source: e };
+    let seg = |e| Error::Segment {
+        path: path.to_path_buf(),
+        source: e,
+    };
     let tmp = path.with_extension("tmp");
     let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    let batch = RecordBatch::try_new(schema(), vec![
-        Arc::new(UInt64Array::from(p.series.clone())),
-        Arc::new(Int64Array::from(p.step.clone())),
-        Arc::new(Int64Array::from(p.timestamp.clone())),
-        Arc::new(Float64Array::from(p.value.clone())),
-    ])?;
+    let batch = RecordBatch::try_new(
+        schema(),
+        vec![
+            Arc::new(UInt64Array::from(p.series.clone())),
+            Arc::new(Int64Array::from(p.step.clone())),
+            Arc::new(Int64Array::from(p.timestamp.clone())),
+            Arc::new(Float64Array::from(p.value.clone())),
+        ],
+    )?;
     let mut w = ArrowWriter::try_new(file, schema(), None).map_err(seg)?;
     w.write(&batch).map_err(seg)?;
     let file = w.into_inner().map_err(seg)?;
     file.sync_all().map_err(|e| Error::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
-    let bytes = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+    let bytes = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .len();
     Ok(SegmentInfo {
         rows: p.len() as u64,
         bytes,
@@ -98,18 +117,47 @@ pub(crate) struct Segment {
 
 impl Segment {
     pub fn open(path: &Path) -> Result<Segment> {
-        let seg = |e| Error::Segment { path: path.to_path_buf(), source: e };
+        let seg = |e| Error::Segment {
+            path: path.to_path_buf(),
+            source: e,
+        };
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file).map_err(seg)?.build().map_err(seg)?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(seg)?
+            .build()
+            .map_err(seg)?;
         let mut all = PointColumns::default();
         for b in reader {
             let b = b?;
-            let s = b.column(0).as_any().downcast_ref::<UInt64Array>().ok_or_else(|| Error::corrupt("seg", "type"))?;
-            let st = b.column(1).as_any().downcast_ref::<Int64Array>().ok_or_else(|| Error::corrupt("seg", "type"))?;
-            let ts = b.column(2).as_any().downcast_ref::<Int64Array>().ok_or_else(|| Error::corrupt("seg", "type"))?;
-            let v = b.column(3).as_any().downcast_ref::<Float64Array>().ok_or_else(|| Error::corrupt("seg", "type"))?;
+            let s = b
+                .column(0)
+                .as_any()
+                .downcast_ref::<UInt64Array>()
+                .ok_or_else(|| Error::corrupt("seg", "type"))?;
+            let st = b
+                .column(1)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .ok_or_else(|| Error::corrupt("seg", "type"))?;
+            let ts = b
+                .column(2)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .ok_or_else(|| Error::corrupt("seg", "type"))?;
+            let v = b
+                .column(3)
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .ok_or_else(|| Error::corrupt("seg", "type"))?;
             for i in 0..b.num_rows() {
-                all.push(s.value(i), MetricPoint { step: st.value(i), value: v.value(i), timestamp: ts.value(i) });
+                all.push(
+                    s.value(i),
+                    MetricPoint {
+                        step: st.value(i),
+                        value: v.value(i),
+                        timestamp: ts.value(i),
+                    },
+                );
             }
         }
         Ok(Segment { all })
@@ -132,7 +180,11 @@ impl Segment {
     }
 }
 
-pub(crate) fn merge_segments(inputs: &[&Segment], extra: &PointColumns, out: &Path) -> Result<SegmentInfo> {
+pub(crate) fn merge_segments(
+    inputs: &[&Segment],
+    extra: &PointColumns,
+    out: &Path,
+) -> Result<SegmentInfo> {
     let mut all = PointColumns::default();
     for s in inputs {
         for i in 0..s.all.len() {

@@ -27,7 +27,8 @@ impl Store {
     /// The run with id `run_id`.
     pub fn get_run(&self, run_id: RunId) -> Result<Run> {
         let txn = self.begin_read()?;
-        let row = read_run_row(&txn, run_id)?.ok_or_else(|| Error::RunNotFound(run_id.to_string()))?;
+        let row =
+            read_run_row(&txn, run_id)?.ok_or_else(|| Error::RunNotFound(run_id.to_string()))?;
         self.run_from_row(&txn, run_id, &row)
     }
 
@@ -132,8 +133,14 @@ impl Store {
         }
     }
 
-    fn history_in(&self, txn: &ReadTransaction, run_id: RunId, key: &str) -> Result<Vec<MetricPoint>> {
-        let row = read_run_row(txn, run_id)?.ok_or_else(|| Error::RunNotFound(run_id.to_string()))?;
+    fn history_in(
+        &self,
+        txn: &ReadTransaction,
+        run_id: RunId,
+        key: &str,
+    ) -> Result<Vec<MetricPoint>> {
+        let row =
+            read_run_row(txn, run_id)?.ok_or_else(|| Error::RunNotFound(run_id.to_string()))?;
         let Some(key_id) = txn.open_table(KEYS)?.get(key)?.map(|v| v.value()) else {
             return Ok(Vec::new());
         };
@@ -238,8 +245,9 @@ fn read_experiment(txn: &ReadTransaction, id: u32) -> Result<ExperimentRow> {
 fn experiment_from_row(id: u32, row: ExperimentRow) -> Result<Experiment> {
     Ok(Experiment {
         id: ExperimentId(id),
-        lifecycle_stage: LifecycleStage::from_code(row.lifecycle)
-            .ok_or_else(|| Error::corrupt("experiment", format!("lifecycle code {}", row.lifecycle)))?,
+        lifecycle_stage: LifecycleStage::from_code(row.lifecycle).ok_or_else(|| {
+            Error::corrupt("experiment", format!("lifecycle code {}", row.lifecycle))
+        })?,
         name: row.name,
         artifact_location: row.artifact_location,
         creation_time: row.creation_time,

@@ -435,9 +435,10 @@ impl<'s> WriteBatch<'s> {
                 ExperimentRef::Existing(row.experiment)
             }
             None => {
-                let name = rec.experiment.as_deref().ok_or_else(|| {
-                    Error::InvalidInput("a new run needs an experiment".into())
-                })?;
+                let name = rec
+                    .experiment
+                    .as_deref()
+                    .ok_or_else(|| Error::InvalidInput("a new run needs an experiment".into()))?;
                 limits::check_experiment_name(name)?;
                 match self.experiment_id(name)? {
                     Some(id) => {
@@ -470,12 +471,17 @@ impl<'s> WriteBatch<'s> {
         if params.is_empty() || row.params.is_empty() {
             return Ok(());
         }
-        let txn = self.txn.as_ref().ok_or_else(|| Error::corrupt("write batch", "closed"))?;
+        let txn = self
+            .txn
+            .as_ref()
+            .ok_or_else(|| Error::corrupt("write batch", "closed"))?;
         let t = DictTables::open(txn)?;
         let dict = &mut self.writer.dict;
         for (k, v) in params {
             let Some(key) = dict.key_id(k) else { continue };
-            let Some(stored) = row.param(key) else { continue };
+            let Some(stored) = row.param(key) else {
+                continue;
+            };
             if dict.value_code(&t, key, v)? != Some(stored) {
                 return Err(Error::ParamConflict {
                     run_id: fmt_id(run_id),

@@ -1,0 +1,108 @@
+//! Command-line parsing and dispatch. Errors become one `error:` line on
+//! stderr and exit status 2 (bad input) or 1 (any other failure).
+
+mod demo;
+mod history;
+mod ingest;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use runstore::Error;
+use runstore::output::Format;
+
+const EXAMPLES: &str = "\
+Examples:
+  runstore demo                                    make a sample store and search it
+  runstore --db ./store ingest runs.jsonl          add run records (JSON Lines; - for stdin)
+  runstore --db ./store history 0f3a…32hex loss    one metric's full history
+";
+
+/// runstore: an embedded, columnar store for ML experiment runs.
+#[derive(Parser, Debug)]
+#[command(name = "runstore", version, about, after_help = EXAMPLES)]
+struct Cli {
+    /// Store directory (created on first write).
+    #[arg(long, global = true, env = "RUNSTORE_DB", value_name = "DIR")]
+    db: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Append run records from JSON Lines files (`-` reads stdin).
+    #[command(after_help = "\
+Each line is one run: {\"experiment\": \"churn\", \"run_id\": \"<32 hex>\", \"params\": {...},
+\"tags\": {...}, \"metrics\": {\"loss\": [[step, value, timestamp_ms], ...]}, ...}.
+A record whose run_id exists appends to that run; identical points are stored once,
+so re-running an interrupted ingest completes it. The first bad line stops the ingest:
+every line before it is kept, and the error names the line.
+
+Example:
+  runstore --db ./store ingest day1.jsonl day2.jsonl")]
+    Ingest(ingest::Args),
+    /// Print one metric's full history, ordered by step then timestamp.
+    #[command(
+        after_help = "Example:\n  runstore --db ./store history 0f3a0000000000000000000000000001 loss --format csv"
+    )]
+    History(history::Args),
+    /// Make a sample store of a few hundred runs and show what runstore does.
+    #[command(
+        after_help = "Without --db (or RUNSTORE_DB) the sample store goes in a new temporary directory."
+    )]
+    Demo(demo::Args),
+}
+
+/// Parses the command line, runs the command and returns the exit status.
+pub fn run() -> i32 {
+    let cli = Cli::parse();
+    let db = cli.db.clone();
+    let outcome = match cli.command {
+        Command::Ingest(args) => ingest::run(&store_dir(db), args),
+        Command::History(args) => history::run(&store_dir(db), args),
+        Command::Demo(args) => demo::run(db, args),
+    };
+    match outcome {
+        Ok(()) => 0,
+        Err(e) if is_broken_pipe(&e) => 0,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn store_dir(db: Option<PathBuf>) -> PathBuf {
+    db.unwrap_or_else(|| PathBuf::from("runstore-data"))
+}
+
+/// Output went to a closed pipe (`runstore … | head`): not an error.
+fn is_broken_pipe(e: &Error) -> bool {
+    matches!(e, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// The format to print in: the one asked for, else a table on a terminal and
+/// JSON otherwise.
+fn pick_format(asked: Option<&str>) -> Result<Format, Error> {
+    use std::io::IsTerminal;
+    match asked {
+        Some(f) => f.parse(),
+        None if std::io::stdout().is_terminal() => Ok(Format::Table),
+        None => Ok(Format::Json),
+    }
+}
+
+/// Stdout, buffered.
+fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
+    std::io::BufWriter::new(std::io::stdout().lock())
+}
+
+fn flush(out: &mut impl Write) -> Result<(), Error> {
+    out.flush().map_err(|e| Error::Io {
+        path: "<stdout>".into(),
+        source: e,
+    })
+}

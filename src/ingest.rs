@@ -1,0 +1,183 @@
+//! Ingesting JSON Lines files of run records into a store.
+//!
+//! A reader thread splits and parses lines while the calling thread applies
+//! the records to a write batch, committing every few million points. The
+//! first bad line stops the ingest: every line before it is committed, nothing
+//! of that line is stored, and the error names its line number. Re-running an
+//! interrupted ingest completes it (identical points are stored once).
+
+use std::io::BufRead;
+use std::sync::mpsc;
+
+use crate::engine::{RunRecord, Store};
+use crate::error::{Error, Result};
+use crate::record::parse_record;
+
+/// How an ingest commits.
+#[derive(Clone, Debug)]
+pub struct IngestOptions {
+    /// Commit once a batch holds this many metric points.
+    pub batch_points: usize,
+    /// Commit once a batch holds this many runs.
+    pub batch_runs: usize,
+    /// Refresh the search-index snapshot when done.
+    pub refresh_index: bool,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            batch_points: 4_000_000,
+            batch_runs: 50_000,
+            refresh_index: true,
+        }
+    }
+}
+
+/// Counts of an ingest so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IngestSummary {
+    /// Run records applied (and committed).
+    pub runs: u64,
+    /// Metric points in those records (duplicates of stored points included).
+    pub points: u64,
+    /// Bytes of input consumed.
+    pub bytes: u64,
+}
+
+/// Lines parsed by the reader thread, sent in chunks.
+struct Chunk {
+    items: Vec<(u64, std::result::Result<RunRecord, String>)>,
+    bytes: u64,
+}
+
+const CHUNK_LINES: usize = 256;
+
+/// Ingests run records from `input` (named `source` in errors) into `store`.
+///
+/// `progress` is called as input is consumed, with running totals (of lines
+/// applied, not all of them committed yet).
+pub fn ingest(
+    store: &Store,
+    input: impl BufRead + Send,
+    source: &str,
+    options: &IngestOptions,
+    mut progress: impl FnMut(&IngestSummary),
+) -> Result<IngestSummary> {
+    let mut summary = IngestSummary::default();
+    let outcome = std::thread::scope(|scope| -> Result<()> {
+        let (tx, rx) = mpsc::sync_channel::<std::io::Result<Chunk>>(16);
+        scope.spawn(move || read_lines(input, tx));
+        let mut batch = store.write()?;
+        let (mut batch_points, mut batch_runs) = (0usize, 0usize);
+        let mut pending = IngestSummary::default();
+        for chunk in rx {
+            let chunk = chunk.map_err(|e| Error::Io {
+                path: source.into(),
+                source: e,
+            })?;
+            for (line, parsed) in chunk.items {
+                let record = match parsed {
+                    Ok(r) => r,
+                    Err(message) => {
+                        batch.commit()?;
+                        add(&mut summary, &pending);
+                        return Err(Error::BadRecord {
+                            file: source.to_owned(),
+                            line,
+                            message,
+                        });
+                    }
+                };
+                let points: usize = record.metrics.iter().map(|(_, p)| p.len()).sum();
+                if let Err(e) = batch.upsert_run(record) {
+                    if e.is_user_error() {
+                        batch.commit()?;
+                        add(&mut summary, &pending);
+                        return Err(Error::BadRecord {
+                            file: source.to_owned(),
+                            line,
+                            message: e.to_string(),
+                        });
+                    }
+                    return Err(e.into());
+                }
+                pending.runs += 1;
+                pending.points += points as u64;
+                batch_points += points;
+                batch_runs += 1;
+                if batch_points >= options.batch_points || batch_runs >= options.batch_runs {
+                    batch.commit()?;
+                    add(&mut summary, &pending);
+                    pending = IngestSummary::default();
+                    batch = store.write()?;
+                    batch_points = 0;
+                    batch_runs = 0;
+                }
+            }
+            pending.bytes += chunk.bytes;
+            let mut so_far = summary;
+            add(&mut so_far, &pending);
+            progress(&so_far);
+        }
+        batch.commit()?;
+        add(&mut summary, &pending);
+        Ok(())
+    });
+    outcome?;
+    if options.refresh_index {
+        store.refresh_index_snapshot()?;
+    }
+    Ok(summary)
+}
+
+fn add(total: &mut IngestSummary, part: &IngestSummary) {
+    total.runs += part.runs;
+    total.points += part.points;
+    total.bytes += part.bytes;
+}
+
+/// Reads and parses lines, sending them in chunks; stops at the first parse
+/// error (after sending it) or when the receiver hangs up.
+fn read_lines(mut input: impl BufRead, tx: mpsc::SyncSender<std::io::Result<Chunk>>) {
+    let mut line_no = 0u64;
+    let mut buf = Vec::new();
+    loop {
+        let mut chunk = Chunk {
+            items: Vec::with_capacity(CHUNK_LINES),
+            bytes: 0,
+        };
+        let mut stop = false;
+        while chunk.items.len() < CHUNK_LINES {
+            buf.clear();
+            match input.read_until(b'\n', &mut buf) {
+                Ok(0) => {
+                    stop = true;
+                    break;
+                }
+                Ok(n) => {
+                    line_no += 1;
+                    chunk.bytes += n as u64;
+                    let parsed = match std::str::from_utf8(&buf) {
+                        Ok(text) if text.trim().is_empty() => continue,
+                        Ok(text) => parse_record(text.trim()),
+                        Err(e) => Err(format!("not valid UTF-8: {e}")),
+                    };
+                    let bad = parsed.is_err();
+                    chunk.items.push((line_no, parsed));
+                    if bad {
+                        stop = true;
+                        break;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            }
+        }
+        if tx.send(Ok(chunk)).is_err() || stop {
+            return;
+        }
+    }
+}

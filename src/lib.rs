@@ -1,0 +1,35 @@
+//! # runstore
+//!
+//! An embedded, columnar storage engine for machine-learning experiment
+//! tracking: MLflow's model (experiments → runs with params, tags, metric
+//! histories, dataset inputs), stored crash-safely and searched fast.
+//!
+//! This crate is the library facade and the `runstore` command-line tool. It
+//! re-exports the storage engine ([`engine`]) and adds what sits around it:
+//! the JSON Lines run-record format ([`record`]), batched ingest ([`ingest`]),
+//! output formats ([`output`]) and the sample data of `runstore demo` ([`demo`]).
+//!
+//! ```
+//! use runstore::{Store, ingest::{ingest, IngestOptions}};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let store = Store::open(dir.path())?;
+//! let lines = r#"{"experiment": "churn", "run_id": "0f3a0000000000000000000000000001", "metrics": {"loss": [[0, 0.9, 1700000000000]]}}"#;
+//! let summary = ingest(&store, lines.as_bytes(), "example", &IngestOptions::default(), |_| {})?;
+//! assert_eq!((summary.runs, summary.points), (1, 1));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub use runstore_engine as engine;
+
+pub mod demo;
+mod error;
+pub mod ingest;
+pub mod output;
+pub mod record;
+
+pub use engine::{
+    DatasetInput, Experiment, ExperimentId, LifecycleStage, MetricPoint, Run, RunId, RunRecord,
+    RunStatus, Store, StoreOptions, ViewType,
+};
+pub use error::{Error, Result};

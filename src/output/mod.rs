@@ -1,0 +1,63 @@
+//! Printing results as a table (for people), JSON or CSV (for programs).
+
+mod csv;
+mod history;
+mod json;
+mod runs;
+mod table;
+mod time;
+
+pub use history::write_history;
+pub use runs::{RunsPage, write_runs};
+
+use std::str::FromStr;
+
+use crate::error::Error;
+
+/// An output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// An aligned text table, wide values truncated.
+    Table,
+    /// JSON, as in `CONTRACT.md`.
+    Json,
+    /// CSV with a header row.
+    Csv,
+}
+
+impl FromStr for Format {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "table" => Ok(Format::Table),
+            "json" => Ok(Format::Json),
+            "csv" => Ok(Format::Csv),
+            _ => Err(Error::Usage(format!(
+                "invalid format {s:?}: expected table, json or csv"
+            ))),
+        }
+    }
+}
+
+/// A metric value as text: NaN and infinities as `NaN`, `Infinity`, `-Infinity`.
+pub fn value_text(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v == f64::INFINITY {
+        "Infinity".into()
+    } else if v == f64::NEG_INFINITY {
+        "-Infinity".into()
+    } else {
+        let mut s = ryu_like(v);
+        if s.ends_with(".0") && !s.contains('e') {
+            s.truncate(s.len() - 2);
+        }
+        s
+    }
+}
+
+/// Shortest text that reads back as exactly `v`.
+fn ryu_like(v: f64) -> String {
+    // serde_json prints finite floats with the shortest round-trip form.
+    serde_json::to_string(&v).unwrap_or_else(|_| v.to_string())
+}

@@ -1,0 +1,140 @@
+//! The `ingest` and `history` commands as the contract fixes them.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use runstore::Store;
+
+use crate::util::{assert_whole, record_json, run_id, runstore};
+
+#[test]
+fn bad_line_mid_file_keeps_earlier_lines_and_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store");
+    let file = dir.path().join("runs.jsonl");
+    let mut lines: Vec<String> = (0..10).map(|i| record_json(i, 2, 5)).collect();
+    // Line 6 is run 5 with a param that is an object: invalid.
+    lines[5] = lines[5].replace("\"params\":{", "\"params\":{\"bad\":{\"x\":1},");
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let out = runstore(&db, &["ingest", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error:"), "{stderr}");
+    assert!(stderr.contains(":6:"), "names line 6: {stderr}");
+    assert!(stderr.contains("params.bad"), "names the field: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    let store = Store::open_read_only(&db).unwrap();
+    for i in 0..5 {
+        assert_whole(&store, i, 2, 5);
+    }
+    for i in 5..10 {
+        assert!(
+            !store.run_exists(run_id(i)).unwrap(),
+            "run {i} must be absent"
+        );
+    }
+}
+
+#[test]
+fn a_line_that_breaks_a_rule_is_rejected_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store");
+    let file = dir.path().join("runs.jsonl");
+    let id = run_id(0).to_string();
+    let lines = [
+        format!(r#"{{"experiment": "e", "run_id": "{id}", "params": {{"lr": "0.1"}}}}"#),
+        // Changes a param: refused, and its new tag must not appear.
+        format!(
+            r#"{{"experiment": "e", "run_id": "{id}", "params": {{"lr": "0.2"}}, "tags": {{"x": "y"}}}}"#
+        ),
+    ];
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let out = runstore(&db, &["ingest", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(":2:") && stderr.contains("immutable"),
+        "{stderr}"
+    );
+    let store = Store::open_read_only(&db).unwrap();
+    let run = store.get_run(run_id(0)).unwrap();
+    assert_eq!(run.params["lr"], "0.1");
+    assert!(!run.tags.contains_key("x"));
+}
+
+#[test]
+fn stdin_ingest_prints_the_contract_line_and_reingest_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store");
+    let body: String = (0..20).map(|i| record_json(i, 3, 4) + "\n").collect();
+    let ingest = || {
+        let mut child = Command::new(crate::util::bin())
+            .args(["--db", db.to_str().unwrap(), "ingest", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(body.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let first = ingest();
+    assert!(first.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&first.stdout),
+        "ingested 20 runs, 240 metric points\n"
+    );
+    let second = ingest();
+    assert!(second.status.success());
+    let store = Store::open_read_only(&db).unwrap();
+    for i in 0..20 {
+        assert_whole(&store, i, 3, 4);
+    }
+}
+
+#[test]
+fn history_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store");
+    let file = dir.path().join("runs.jsonl");
+    std::fs::write(
+        &file,
+        format!(
+            r#"{{"experiment": "e", "run_id": "{}", "metrics": {{"loss": [[1, "NaN", 20], [0, 0.5, 10], [1, -0.25, 15], [2, "Infinity", 30]]}}}}"#,
+            run_id(1)
+        ),
+    )
+    .unwrap();
+    assert!(
+        runstore(&db, &["ingest", file.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let id = run_id(1).to_string();
+    let json = runstore(&db, &["history", &id, "loss", "--format", "json"]);
+    assert!(json.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        doc,
+        serde_json::json!({"run_id": id, "key": "loss",
+            "history": [[0, 0.5, 10], [1, -0.25, 15], [1, "NaN", 20], [2, "Infinity", 30]]})
+    );
+    let csv = runstore(&db, &["history", &id, "loss", "--format", "csv"]);
+    assert_eq!(
+        String::from_utf8_lossy(&csv.stdout),
+        "step,value,timestamp\n0,0.5,10\n1,-0.25,15\n1,NaN,20\n2,Infinity,30\n"
+    );
+    let table = runstore(&db, &["history", &id, "loss", "--format", "table"]);
+    assert!(String::from_utf8_lossy(&table.stdout).contains("Infinity"));
+    let bad = runstore(&db, &["history", "nothex", "loss"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let missing = runstore(&db, &["history", &run_id(99).to_string(), "loss"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).starts_with("error: run "));
+    let no_store = runstore(&dir.path().join("nowhere"), &["history", &id, "loss"]);
+    assert_eq!(no_store.status.code(), Some(2));
+}

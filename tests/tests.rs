@@ -1,0 +1,15 @@
+//! runstore's integration tests: one binary, one module per topic.
+
+// Shared helpers: temporary stores, generated run records, running the CLI.
+mod util;
+
+// Every field of a run record survives a write and a read; MLflow's rules.
+mod roundtrip;
+// Metric histories, including one of 1,000,000 points.
+mod history;
+// The `ingest` command: bad lines, stdin, re-ingest, the contract's output.
+mod ingest_cli;
+// A writer killed with SIGKILL at random moments never leaves a half-written run.
+mod crash;
+// Readers see whole runs while a writer ingests.
+mod concurrency;
