@@ -89,11 +89,13 @@ impl Column {
     }
 }
 
-/// A column slot: where the snapshot keeps it, and the column once loaded.
-#[derive(Debug, Default)]
+/// A column slot: whether the snapshot holds it, and the column once loaded.
+/// Columns are shared between versions of the index and copied only when a
+/// version that is still being searched is changed.
+#[derive(Debug, Default, Clone)]
 struct Slot {
     in_snapshot: bool,
-    col: OnceLock<Column>,
+    col: OnceLock<Arc<Column>>,
 }
 
 /// An experiment as the index needs it.
@@ -120,6 +122,23 @@ pub struct SearchIndex {
     order: RwLock<Option<Arc<Vec<u32>>>>,
     /// Runs changed since the snapshot this index was loaded from.
     changed_since_snapshot: u64,
+}
+
+impl Clone for SearchIndex {
+    /// A shallow copy: columns are shared until one side changes them.
+    fn clone(&self) -> Self {
+        SearchIndex {
+            seq: self.seq,
+            rows: self.rows,
+            keys: self.keys.clone(),
+            key_ids: self.key_ids.clone(),
+            experiments: self.experiments.clone(),
+            slots: self.slots.clone(),
+            snapshot: self.snapshot.clone(),
+            order: RwLock::new(self.order.read().ok().and_then(|o| o.clone())),
+            changed_since_snapshot: self.changed_since_snapshot,
+        }
+    }
 }
 
 impl SearchIndex {
@@ -169,11 +188,11 @@ impl SearchIndex {
             return Ok(None);
         };
         if let Some(col) = slot.col.get() {
-            return Ok(Some(col));
+            return Ok(Some(&**col));
         }
         let loaded = self.load_from_snapshot(key, slot)?;
-        let _ = slot.col.set(loaded);
-        Ok(slot.col.get())
+        let _ = slot.col.set(Arc::new(loaded));
+        Ok(slot.col.get().map(|c| &**c))
     }
 
     fn load_from_snapshot(&self, key: ColKey, slot: &Slot) -> Result<Column> {
@@ -198,12 +217,13 @@ impl SearchIndex {
                 self.load_from_snapshot(key, slot)?
             };
             if let Some(slot) = self.slots.get_mut(&key) {
-                let _ = slot.col.set(loaded);
+                let _ = slot.col.set(Arc::new(loaded));
             }
         }
         self.slots
             .get_mut(&key)
             .and_then(|s| s.col.get_mut())
+            .map(Arc::make_mut)
             .ok_or_else(|| Error::corrupt("index", "column failed to load"))
     }
 
@@ -267,10 +287,10 @@ impl SearchIndex {
         self.seq = state.seq;
         self.changed_since_snapshot = n;
         for slot in self.slots.values_mut() {
-            if let Some(Column::Text(t)) = slot.col.get_mut() {
-                t.codes.rebalance(state.next_ordinal);
-            } else if let Some(Column::Num(s)) = slot.col.get_mut() {
-                s.rebalance(state.next_ordinal);
+            match slot.col.get_mut().map(Arc::make_mut) {
+                Some(Column::Text(t)) => t.codes.rebalance(state.next_ordinal),
+                Some(Column::Num(s)) => s.rebalance(state.next_ordinal),
+                _ => {}
             }
         }
         Ok(())
@@ -312,14 +332,8 @@ impl SearchIndex {
         value_names: &impl ReadableTable<(u32, u32), &'static str>,
     ) -> Result<()> {
         let r = row.ordinal;
-        if r >= self.rows {
-            self.rows = r + 1;
-            if let Ok(mut order) = self.order.write() {
-                // New rows: the cached order no longer covers every row; it is
-                // extended on next use.
-                let _ = &mut *order;
-            }
-        }
+        // New rows leave the cached default order short; it is extended on next use.
+        self.rows = self.rows.max(r + 1);
         set_vec(self.column_mut(ColKey::RunId)?, r, Value::U128(id));
         set_vec(
             self.column_mut(ColKey::Experiment)?,
@@ -415,7 +429,7 @@ fn set_vec(col: &mut Column, row: u32, v: Value) {
 /// The store's current search index, shared by its readers.
 pub(crate) struct IndexCache {
     dir: PathBuf,
-    current: RwLock<Option<SearchIndex>>,
+    current: RwLock<Option<Arc<SearchIndex>>>,
 }
 
 impl IndexCache {
@@ -432,12 +446,10 @@ impl IndexCache {
 const SNAPSHOT_MIN_CHANGES: u64 = 10_000;
 
 impl Store {
-    /// Runs `f` on the search index as of the latest commit, together with a
-    /// catalog read transaction at that same commit.
-    pub fn with_index<T>(
-        &self,
-        f: impl FnOnce(&SearchIndex, &ReadTransaction) -> Result<T>,
-    ) -> Result<T> {
+    /// The search index as of the latest commit, with a catalog read
+    /// transaction at that same commit. Both are snapshots: later commits do
+    /// not change them, so a search sees one consistent state throughout.
+    pub fn search_index(&self) -> Result<(Arc<SearchIndex>, ReadTransaction)> {
         let cache = &self.index;
         loop {
             let txn = self.begin_read()?;
@@ -450,28 +462,29 @@ impl Store {
                 if let Some(idx) = guard.as_ref()
                     && idx.seq == seq
                 {
-                    return f(idx, &txn);
+                    return Ok((idx.clone(), txn));
                 }
             }
             let mut guard = cache
                 .current
                 .write()
                 .map_err(|_| Error::corrupt("index", "lock poisoned"))?;
-            let stale = guard.as_ref().is_none_or(|idx| idx.seq < seq);
-            if stale {
-                let mut idx = match guard.take() {
+            if guard.as_ref().is_none_or(|idx| idx.seq < seq) {
+                let mut shared = match guard.take() {
                     Some(idx) => idx,
-                    None => self.load_index(&txn)?,
+                    None => Arc::new(self.load_index(&txn)?),
                 };
+                // Copies the index (shallowly) only if a search still holds it.
+                let idx = Arc::make_mut(&mut shared);
                 idx.catch_up(self, &txn)?;
-                if should_snapshot(&idx) {
+                if should_snapshot(idx) {
                     // A failed snapshot write only costs the next open some time.
-                    if let Ok(snap) = snapshot::write(&cache.dir, &idx) {
+                    if let Ok(snap) = snapshot::write(&cache.dir, idx) {
                         idx.changed_since_snapshot = 0;
                         idx.snapshot = Some(Arc::new(snap));
                     }
                 }
-                *guard = Some(idx);
+                *guard = Some(shared);
             }
         }
     }
@@ -506,15 +519,16 @@ impl Store {
     /// Brings the index up to date and writes a fresh snapshot of it, so the
     /// next process to open the store starts fast. Ingests call this at the end.
     pub fn refresh_index_snapshot(&self) -> Result<()> {
-        self.with_index(|_, _| Ok(()))?;
+        self.search_index()?;
         let mut guard = self
             .index
             .current
             .write()
             .map_err(|_| Error::corrupt("index", "lock poisoned"))?;
-        if let Some(idx) = guard.as_mut()
-            && (idx.changed_since_snapshot > 0 || idx.snapshot.is_none())
+        if let Some(shared) = guard.as_mut()
+            && (shared.changed_since_snapshot > 0 || shared.snapshot.is_none())
         {
+            let idx = Arc::make_mut(shared);
             let snap = snapshot::write(&self.index.dir, idx)?;
             idx.changed_since_snapshot = 0;
             idx.snapshot = Some(Arc::new(snap));
