@@ -1,4 +1,5 @@
 //! runstore's integration tests: one binary, one module per topic.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 // Shared helpers: temporary stores, generated run records, running the CLI.
 mod util;

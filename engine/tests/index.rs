@@ -1,4 +1,5 @@
 //! The search index: predicate semantics, default order, snapshots and catch-up.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use runstore_engine::index::{CmpOp, Field, Literal, Pred, SearchIndex};
 use runstore_engine::{LifecycleStage, MetricPoint, RunId, RunRecord, Store};
@@ -31,7 +32,14 @@ fn metric(key: &str, v: f64) -> (String, Vec<MetricPoint>) {
 fn sample(dir: &std::path::Path) -> Store {
     let store = Store::open(dir).unwrap();
     let mut b = store.write().unwrap();
-    let accs = [Some(0.9), Some(0.5), Some(f64::NAN), Some(f64::INFINITY), Some(-0.0), None];
+    let accs = [
+        Some(0.9),
+        Some(0.5),
+        Some(f64::NAN),
+        Some(f64::INFINITY),
+        Some(-0.0),
+        None,
+    ];
     for (i, acc) in accs.iter().enumerate() {
         let mut r = rec(i as u128 + 1, 1000 - (i as i64 % 3));
         if let Some(a) = acc {
@@ -62,17 +70,22 @@ fn acc(op: CmpOp, v: f64) -> Pred {
     Pred::Cmp(Field::Metric("acc".into()), op, Literal::Num(v))
 }
 
+/// Numbers compare like Arrow (IEEE total order: NaN above everything); the
+/// stored form makes -0.0 equal 0.0 and +Infinity equal f64::MAX.
 #[test]
-fn metric_comparisons_follow_mlflow() {
+fn metric_comparisons_use_total_order_on_stored_values() {
     let dir = tempfile::tempdir().unwrap();
     let store = sample(dir.path());
     let (idx, _txn) = store.search_index().unwrap();
-    assert_eq!(matching(&idx, &acc(CmpOp::Gt, 0.5)), vec![1, 4]); // NaN never passes >
-    assert_eq!(matching(&idx, &acc(CmpOp::Ge, 0.5)), vec![1, 2, 4]);
-    assert_eq!(matching(&idx, &acc(CmpOp::Ne, 0.5)), vec![1, 3, 4, 5]); // NaN passes !=, missing never
+    assert_eq!(matching(&idx, &acc(CmpOp::Gt, 0.5)), vec![1, 3, 4]); // NaN is the greatest
+    assert_eq!(matching(&idx, &acc(CmpOp::Ge, 0.5)), vec![1, 2, 3, 4]);
+    assert_eq!(matching(&idx, &acc(CmpOp::Ne, 0.5)), vec![1, 3, 4, 5]); // missing never matches
     assert_eq!(matching(&idx, &acc(CmpOp::Eq, 0.0)), vec![5]); // -0.0 = 0
     assert_eq!(matching(&idx, &acc(CmpOp::Eq, f64::MAX)), vec![4]); // +Inf is MAX
-    assert_eq!(matching(&idx, &acc(CmpOp::Lt, f64::INFINITY)), vec![1, 2, 4, 5]);
+    assert_eq!(
+        matching(&idx, &acc(CmpOp::Lt, f64::INFINITY)),
+        vec![1, 2, 4, 5]
+    );
     assert_eq!(
         matching(
             &idx,
@@ -87,16 +100,29 @@ fn three_valued_logic_for_not_and_or() {
     let dir = tempfile::tempdir().unwrap();
     let store = sample(dir.path());
     let (idx, _txn) = store.search_index().unwrap();
-    // NOT(acc > 0.5): runs with acc ≤ 0.5 and NaN (false → true); the run lacking acc stays out.
+    // NOT(acc > 0.5): runs with acc ≤ 0.5; the run lacking acc stays out.
     let not = Pred::Not(Box::new(acc(CmpOp::Gt, 0.5)));
-    assert_eq!(matching(&idx, &not), vec![2, 3, 5]);
+    assert_eq!(matching(&idx, &not), vec![2, 5]);
+    // MLflow's `acc > 0.5` (NaN excluded), negated: NaN comes back.
+    let mlflow_gt = Pred::And(vec![
+        acc(CmpOp::Gt, 0.5),
+        Pred::IsNan {
+            field: Field::Metric("acc".into()),
+            negated: true,
+        },
+    ]);
+    assert_eq!(matching(&idx, &mlflow_gt), vec![1, 4]);
+    assert_eq!(
+        matching(&idx, &Pred::Not(Box::new(mlflow_gt))),
+        vec![2, 3, 5]
+    );
     let lr_null = Pred::IsNull {
         field: Field::Param("lr".into()),
         negated: false,
     };
     assert_eq!(matching(&idx, &lr_null), vec![2, 4, 6]);
     let either = Pred::Or(vec![acc(CmpOp::Gt, 0.8), lr_null.clone()]);
-    assert_eq!(matching(&idx, &either), vec![1, 2, 4, 6]);
+    assert_eq!(matching(&idx, &either), vec![1, 2, 3, 4, 6]);
     let both = Pred::And(vec![acc(CmpOp::Ge, 0.0), lr_null]);
     assert_eq!(matching(&idx, &both), vec![2, 4]);
     let like = Pred::Like {
@@ -145,13 +171,20 @@ fn snapshot_and_catch_up_give_the_same_answers_as_a_fresh_build() {
         r.tags.push(("t".into(), "x".into()));
         b.upsert_run(r).unwrap();
         let mut r = rec(1, 1000);
-        r.metrics.push(("acc".into(), vec![MetricPoint { step: 5, value: 0.1, timestamp: 0 }]));
+        r.metrics.push((
+            "acc".into(),
+            vec![MetricPoint {
+                step: 5,
+                value: 0.1,
+                timestamp: 0,
+            }],
+        ));
         b.upsert_run(r).unwrap();
         b.commit().unwrap();
     }
     let reopened = Store::open_read_only(dir.path()).unwrap();
     let (idx, _t) = reopened.search_index().unwrap();
-    assert_eq!(matching(&idx, &acc(CmpOp::Gt, 0.6)), vec![4, 100]);
+    assert_eq!(matching(&idx, &acc(CmpOp::Gt, 0.6)), vec![3, 4, 100]);
     let tag = Pred::Cmp(Field::Tag("t".into()), CmpOp::Eq, Literal::Str("x".into()));
     assert_eq!(matching(&idx, &tag), vec![100]);
     assert_eq!(idx.rows(), 7);
@@ -166,7 +199,7 @@ fn snapshot_and_catch_up_give_the_same_answers_as_a_fresh_build() {
     }
     let rebuilt = Store::open_read_only(dir.path()).unwrap();
     let (idx, _t) = rebuilt.search_index().unwrap();
-    assert_eq!(matching(&idx, &acc(CmpOp::Gt, 0.6)), vec![4, 100]);
+    assert_eq!(matching(&idx, &acc(CmpOp::Gt, 0.6)), vec![3, 4, 100]);
     assert_eq!(matching(&idx, &tag), vec![100]);
 }
 
@@ -181,6 +214,6 @@ fn a_search_keeps_its_version_while_writes_land() {
     b.upsert_run(r).unwrap();
     b.commit().unwrap();
     let (after, _t) = store.search_index().unwrap();
-    assert_eq!(matching(&before, &acc(CmpOp::Gt, 0.95)), vec![4]);
-    assert_eq!(matching(&after, &acc(CmpOp::Gt, 0.95)), vec![4, 50]);
+    assert_eq!(matching(&before, &acc(CmpOp::Gt, 0.95)), vec![3, 4]);
+    assert_eq!(matching(&after, &acc(CmpOp::Gt, 0.95)), vec![3, 4, 50]);
 }

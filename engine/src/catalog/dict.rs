@@ -109,14 +109,14 @@ impl Dict {
         value_names: &impl ReadableTable<(u32, u32), &'static str>,
         key: u32,
     ) -> Result<&mut ValueDict> {
-        if !self.values.contains_key(&key) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.values.entry(key) {
             let names = load_values(value_names, key)?;
             let codes = names
                 .iter()
                 .enumerate()
                 .map(|(i, n)| (n.clone(), i as u32))
                 .collect();
-            self.values.insert(key, ValueDict { codes, names });
+            slot.insert(ValueDict { codes, names });
         }
         self.values
             .get_mut(&key)

@@ -141,7 +141,7 @@ pub(crate) fn pack_points(points: &[MetricPoint]) -> Vec<u8> {
 
 /// Unpacks a `PENDING` value, appending to `out`.
 pub(crate) fn unpack_points(bytes: &[u8], out: &mut Vec<MetricPoint>) -> Result<()> {
-    if bytes.len() % PACKED_POINT != 0 {
+    if !bytes.len().is_multiple_of(PACKED_POINT) {
         return Err(Error::corrupt(
             "pending points",
             format!("{} bytes is not a whole number of points", bytes.len()),

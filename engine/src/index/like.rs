@@ -21,7 +21,7 @@ enum Shape {
     /// `%abc`.
     Suffix(Vec<u8>),
     /// `%abc%`.
-    Contains(memmem::Finder<'static>),
+    Contains(Box<memmem::Finder<'static>>),
     /// `%`, `%%`…
     Any,
     /// Everything else: literal/`_` segments separated by `%`.
@@ -63,7 +63,9 @@ impl LikePattern {
             && bytes.first() == Some(&b'%')
             && bytes.last() == Some(&b'%')
         {
-            Shape::Contains(memmem::Finder::new(&bytes[1..bytes.len() - 1]).into_owned())
+            Shape::Contains(Box::new(
+                memmem::Finder::new(&bytes[1..bytes.len() - 1]).into_owned(),
+            ))
         } else {
             let anchored_start = bytes.first() != Some(&b'%');
             let anchored_end = bytes.last() != Some(&b'%');

@@ -204,9 +204,7 @@ impl SearchIndex {
 
     /// The column `key` for writing, created empty when new.
     fn column_mut(&mut self, key: ColKey) -> Result<&mut Column> {
-        if !self.slots.contains_key(&key) {
-            self.slots.insert(key, Slot::default());
-        }
+        self.slots.entry(key).or_default();
         let needs_load = self.slots.get(&key).is_some_and(|s| s.col.get().is_none());
         if needs_load {
             let loaded = {
@@ -505,10 +503,10 @@ impl Store {
                     },
                 );
             }
-            if let Some(order) = snap.order()? {
-                if let Ok(mut o) = idx.order.write() {
-                    *o = Some(Arc::new(order));
-                }
+            if let Some(order) = snap.order()?
+                && let Ok(mut o) = idx.order.write()
+            {
+                *o = Some(Arc::new(order));
             }
             idx.snapshot = Some(Arc::new(snap));
             idx.load_dictionaries(txn)?;

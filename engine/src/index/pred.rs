@@ -2,8 +2,14 @@
 //!
 //! Evaluation follows SQL's three-valued logic, as MLflow's SQL store does: a
 //! comparison on a key a run lacks (or on a NULL end time) is *unknown*, which
-//! no filter accepts, and `NOT unknown` is still unknown. A metric whose latest
-//! value is NaN fails `= < <= > >=` and passes `!=` (MLflow's rule).
+//! no filter accepts, and `NOT unknown` is still unknown.
+//!
+//! Numbers compare as Arrow (and so DataFusion) compares them: by IEEE total
+//! order, where NaN is greater than every number and equal to itself. Keeping
+//! exactly DataFusion's semantics means any rewrite its optimizer makes (such
+//! as `NOT (a < b)` into `a >= b`) means the same here. MLflow's own NaN rule
+//! (NaN fails `> >=`) is the query compiler's job: it writes `m > v AND NOT
+//! isnan(m)`.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -87,6 +93,23 @@ impl CmpOp {
             CmpOp::Gt => a > b,
             CmpOp::Ge => a >= b,
         }
+    }
+}
+
+/// A number ordered by IEEE total order (as Arrow orders floats), with the
+/// index's values, where `-0.0` never occurs (it is stored as `0.0`).
+#[derive(Clone, Copy)]
+struct OrdF64(f64);
+
+impl PartialEq for OrdF64 {
+    fn eq(&self, o: &Self) -> bool {
+        self.0.total_cmp(&o.0).is_eq()
+    }
+}
+
+impl PartialOrd for OrdF64 {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.0.total_cmp(&o.0))
     }
 }
 
@@ -514,7 +537,7 @@ struct LeafTest {
 enum TestKind {
     Num(CmpOp, f64),
     Text(CmpOp, String),
-    Like(LikePattern, bool),
+    Like(Box<LikePattern>, bool),
     InText(HashSet<String>, bool),
     InNum(Vec<f64>, bool),
     NotNull(bool),
@@ -531,7 +554,10 @@ impl LeafTest {
                 case_insensitive,
                 negated,
                 ..
-            } => TestKind::Like(LikePattern::new(pattern, *case_insensitive), *negated),
+            } => TestKind::Like(
+                Box::new(LikePattern::new(pattern, *case_insensitive)),
+                *negated,
+            ),
             Pred::In { list, negated, .. } => {
                 if list.iter().all(|l| matches!(l, Literal::Num(_))) && !list.is_empty() {
                     TestKind::InNum(
@@ -569,13 +595,7 @@ impl LeafTest {
     #[inline]
     fn test(&self, v: &Leaf<'_>) -> bool {
         match (&self.kind, v) {
-            (TestKind::Num(op, x), Leaf::Num(v)) => {
-                if v.is_nan() {
-                    *op == CmpOp::Ne
-                } else {
-                    op.test(v, x)
-                }
-            }
+            (TestKind::Num(op, x), Leaf::Num(v)) => op.test(&OrdF64(*v), &OrdF64(*x)),
             (TestKind::Text(op, x), Leaf::Text(v)) => op.test(*v, x.as_str()),
             (TestKind::Like(p, negated), Leaf::Text(v)) => p.matches(v) != *negated,
             (TestKind::InText(set, negated), Leaf::Text(v)) => set.contains(*v) != *negated,

@@ -224,7 +224,7 @@ impl Snapshot {
     }
 
     fn sec(&self, s: Sec, width: u64) -> Result<&[u8]> {
-        if s.len % width != 0 {
+        if !s.len.is_multiple_of(width) {
             return Err(self.bad("section length"));
         }
         let (a, b) = (s.off as usize, (s.off + s.len) as usize);
@@ -479,7 +479,7 @@ fn list(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
             out.push((seq, entry.path()));
         }
     }
-    out.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    out.sort_unstable_by_key(|e| std::cmp::Reverse(e.0));
     Ok(out)
 }
 
