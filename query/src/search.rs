@@ -1,0 +1,205 @@
+//! Running a search: parse, plan, execute on DataFusion, page.
+
+use std::sync::{Arc, OnceLock};
+
+use datafusion::arrow::array::{Array, UInt32Array};
+use datafusion::datasource::provider_as_source;
+use datafusion::logical_expr::LogicalPlanBuilder;
+use datafusion::prelude::{Expr, SessionConfig, SessionContext, ident, lit};
+use runstore_engine::index::{Field, SearchIndex};
+use runstore_engine::{LifecycleStage, ViewType};
+
+use crate::ast::Expr as Ast;
+use crate::error::{Error, Result};
+use crate::plan::columns::{ROW, RUNS};
+use crate::plan::compile::Compiler;
+use crate::plan::order::{Order, cursor_value};
+use crate::plan::tables::{InputsTable, RunsTable};
+use crate::{Dialect, parse_filter, parse_order_by, token};
+
+/// MLflow's default page size.
+pub const DEFAULT_MAX_RESULTS: usize = 1000;
+/// MLflow's largest page size.
+pub const MAX_MAX_RESULTS: usize = 50_000;
+
+/// A search, as `runstore search` and MLflow's `search_runs` take it.
+#[derive(Clone, Debug)]
+pub struct SearchRequest {
+    /// Filter string (empty: every run).
+    pub filter: String,
+    /// `order_by` clauses.
+    pub order_by: Vec<String>,
+    /// Experiment names (empty: all experiments).
+    pub experiments: Vec<String>,
+    /// Page size, 1 to 50,000.
+    pub max_results: usize,
+    /// Token of the page to continue from.
+    pub page_token: Option<String>,
+    /// Which lifecycle stages to see.
+    pub view: ViewType,
+    /// MLflow's grammar, or runstore's extension with `OR`, `NOT` and parentheses.
+    pub dialect: Dialect,
+}
+
+impl Default for SearchRequest {
+    fn default() -> Self {
+        SearchRequest {
+            filter: String::new(),
+            order_by: Vec::new(),
+            experiments: Vec::new(),
+            max_results: DEFAULT_MAX_RESULTS,
+            page_token: None,
+            view: ViewType::ActiveOnly,
+            dialect: Dialect::Mlflow,
+        }
+    }
+}
+
+/// One page of a search: rows of the index, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchPage {
+    /// The runs' rows in the index.
+    pub rows: Vec<u32>,
+    /// Token for the next page, when there is one.
+    pub next_page_token: Option<String>,
+}
+
+/// Runs `request` on `index`.
+pub fn search(index: &Arc<SearchIndex>, request: &SearchRequest) -> Result<SearchPage> {
+    let max = request.max_results;
+    if !(1..=MAX_MAX_RESULTS).contains(&max) {
+        return Err(Error::InvalidRequest(format!(
+            "max_results must be between 1 and {MAX_MAX_RESULTS}, got {max}"
+        )));
+    }
+    let filter = parse_filter(&request.filter, request.dialect)?;
+    let order_by = parse_order_by(&request.order_by)?;
+    let mut experiment_ids = Vec::with_capacity(request.experiments.len());
+    for name in &request.experiments {
+        let id = index
+            .experiments()
+            .iter()
+            .find(|(_, e)| e.name == *name)
+            .map(|(id, _)| *id)
+            .ok_or_else(|| Error::InvalidRequest(format!("experiment {name:?} not found")))?;
+        experiment_ids.push(id);
+    }
+    experiment_ids.sort_unstable();
+    experiment_ids.dedup();
+
+    let canonical = describe(filter.as_ref(), &order_by, request, &experiment_ids);
+    let parts: Vec<&str> = canonical.iter().map(String::as_str).collect();
+    let fingerprint = token::fingerprint(&parts);
+    let cursor = request
+        .page_token
+        .as_deref()
+        .map(|t| token::decode(t, &fingerprint))
+        .transpose()?;
+
+    let mut compiler = Compiler::new(Arc::new(InputsTable::new(index.clone())));
+    let mut conditions: Vec<Expr> = Vec::new();
+    if let Some(f) = &filter {
+        conditions.push(compiler.expr(f)?);
+    }
+    match request.view {
+        ViewType::ActiveOnly => conditions.push(
+            compiler
+                .column(&Field::Lifecycle)
+                .eq(lit(LifecycleStage::Active.as_str())),
+        ),
+        ViewType::DeletedOnly => conditions.push(
+            compiler
+                .column(&Field::Lifecycle)
+                .eq(lit(LifecycleStage::Deleted.as_str())),
+        ),
+        ViewType::All => {}
+    }
+    if !experiment_ids.is_empty() {
+        let ids = experiment_ids.iter().map(|&i| lit(i64::from(i))).collect();
+        conditions.push(compiler.column(&Field::Experiment).in_list(ids, false));
+    }
+    let order = Order::new(&mut compiler, &order_by);
+    if let Some(c) = &cursor {
+        conditions.push(order.after(c)?);
+    }
+    let table = Arc::new(RunsTable::new(index.clone(), compiler.fields.clone()));
+    let mut plan = LogicalPlanBuilder::scan(RUNS, provider_as_source(table), None)?;
+    if let Some(all) = conditions.into_iter().reduce(Expr::and) {
+        plan = plan.filter(all)?;
+    }
+    let mut projection = vec![ident(ROW)];
+    projection.extend(order.value_exprs());
+    let plan = plan
+        .sort(order.sort_exprs())?
+        .limit(0, Some(max + 1))?
+        .project(projection)?
+        .build()?;
+
+    let batches = runtime()?.block_on(async {
+        let df = context().execute_logical_plan(plan).await?;
+        df.collect().await
+    })?;
+
+    let mut rows = Vec::with_capacity(max + 1);
+    let mut last_keys = Vec::new();
+    'outer: for batch in &batches {
+        let row_col = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<UInt32Array>()
+            .ok_or_else(|| Error::Internal("_row is not UInt32".into()))?;
+        for i in 0..batch.num_rows() {
+            if rows.len() == max {
+                // A further row exists: the page ends here with a token.
+                let token = token::encode(&fingerprint, std::mem::take(&mut last_keys));
+                return Ok(SearchPage {
+                    rows,
+                    next_page_token: Some(token),
+                });
+            }
+            rows.push(row_col.value(i));
+            last_keys = (1..batch.num_columns())
+                .map(|c| cursor_value(batch.column(c).as_ref(), i))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| Error::Internal("unexpected sort column type".into()))?;
+            if rows.len() > max {
+                break 'outer;
+            }
+        }
+    }
+    Ok(SearchPage {
+        rows,
+        next_page_token: None,
+    })
+}
+
+/// The canonical description of a search, for its page-token fingerprint.
+fn describe(
+    filter: Option<&Ast>,
+    order_by: &[crate::ast::OrderBy],
+    request: &SearchRequest,
+    experiments: &[u32],
+) -> Vec<String> {
+    let mut parts = vec![
+        filter.map(|f| f.to_string()).unwrap_or_default(),
+        format!("{:?}", request.view),
+        format!("{experiments:?}"),
+    ];
+    parts.extend(order_by.iter().map(|o| o.to_string()));
+    parts
+}
+
+/// One long-lived session: plans are built against providers directly, so
+/// nothing is registered in it and it can be shared by every search.
+fn context() -> &'static SessionContext {
+    static CONTEXT: OnceLock<SessionContext> = OnceLock::new();
+    CONTEXT.get_or_init(|| {
+        SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1))
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .map_err(|e| Error::Internal(format!("starting the query runtime: {e}")))
+}
