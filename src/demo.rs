@@ -282,7 +282,8 @@ mod tests {
     fn deterministic_and_about_the_size_asked() {
         let a = sample_runs(300, 7);
         let b = sample_runs(300, 7);
-        assert_eq!(a, b);
+        // Debug text, because NaN != NaN would fail a plain comparison.
+        assert!(format!("{a:?}") == format!("{b:?}"), "same seed, different runs");
         assert!((290..=320).contains(&a.len()), "{}", a.len());
         assert!(a.iter().any(|r| r.status == Some(RunStatus::Failed)));
         assert!(a.iter().any(|r| r.status == Some(RunStatus::Running)));

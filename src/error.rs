@@ -8,6 +8,10 @@ pub enum Error {
     #[error(transparent)]
     Engine(#[from] crate::engine::Error),
 
+    /// A search was refused (bad filter, order_by, page token…) or failed.
+    #[error(transparent)]
+    Query(#[from] runstore_query::Error),
+
     /// A line of an ingested file is not a valid run record.
     #[error("{file}:{line}: {message}")]
     BadRecord {
@@ -39,6 +43,7 @@ impl Error {
     pub fn is_user_error(&self) -> bool {
         match self {
             Error::Engine(e) => e.is_user_error(),
+            Error::Query(e) => e.is_user_error(),
             Error::BadRecord { .. } | Error::Usage(_) => true,
             Error::Io { .. } => false,
         }

@@ -7,7 +7,7 @@
 //! This crate is the library facade and the `runstore` command-line tool. It
 //! re-exports the storage engine ([`engine`]) and adds what sits around it:
 //! the JSON Lines run-record format ([`record`]), batched ingest ([`ingest`]),
-//! output formats ([`output`]) and the sample data of `runstore demo` ([`demo`]).
+//! run search ([`search`]), output formats ([`output`]) and the sample data of `runstore demo` ([`demo`]).
 //!
 //! ```
 //! use runstore::{Store, ingest::{ingest, IngestOptions}};
@@ -27,6 +27,7 @@ mod error;
 pub mod ingest;
 pub mod output;
 pub mod record;
+pub mod search;
 
 pub use engine::{
     DatasetInput, Experiment, ExperimentId, LifecycleStage, MetricPoint, Run, RunId, RunRecord,

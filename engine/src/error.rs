@@ -117,7 +117,7 @@ impl Error {
     }
 
     /// Builds an [`Error::Corrupt`].
-    pub(crate) fn corrupt(what: impl Into<String>, detail: impl std::fmt::Display) -> Self {
+    pub fn corrupt(what: impl Into<String>, detail: impl std::fmt::Display) -> Self {
         Error::Corrupt {
             what: what.into(),
             detail: detail.to_string(),

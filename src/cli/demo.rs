@@ -4,7 +4,12 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use runstore::output::{Format, RunsPage, write_history, write_runs};
+use runstore::search::{SearchRequest, search};
 use runstore::{Error, Store};
+
+const DEMO_FILTER: &str =
+    "params.optimizer = 'adamw' AND attributes.status = 'FINISHED' AND metrics.val_accuracy > 0.9";
+const DEMO_ORDER: &str = "metrics.val_accuracy DESC";
 
 /// Arguments of `runstore demo`.
 #[derive(clap::Args, Debug)]
@@ -80,8 +85,24 @@ pub fn run(db: Option<PathBuf>, args: Args) -> Result<(), Error> {
         )?;
         super::flush(&mut out)?;
     }
+    let request = SearchRequest {
+        filter: DEMO_FILTER.into(),
+        order_by: vec![DEMO_ORDER.into()],
+        experiments: vec!["mnist-cnn".into()],
+        max_results: 5,
+        ..SearchRequest::default()
+    };
+    let started = Instant::now();
+    let page = search(&store, &request)?;
     println!(
-        "\nTry:\n  runstore --db {0} history {1} val_loss\n",
+        "\nThe best 5 finished AdamW runs of mnist-cnn ({:.1} ms):\n  runstore --db {} search --experiment mnist-cnn \\\n    --filter \"{DEMO_FILTER}\" \\\n    --order-by \"{DEMO_ORDER}\" --max-results 5",
+        started.elapsed().as_secs_f64() * 1000.0,
+        dir.display(),
+    );
+    write_runs(&mut out, Format::Table, &page)?;
+    super::flush(&mut out)?;
+    println!(
+        "\nTry:\n  runstore --db {0} history {1} val_loss\n  runstore --db {0} search --extended --filter \"tags.team = 'nlp-platform' OR metrics.val_auc > 0.9\"\n",
         dir.display(),
         ids.get(1).map(|i| i.to_string()).unwrap_or_default()
     );

@@ -4,6 +4,7 @@
 mod demo;
 mod history;
 mod ingest;
+mod search;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ const EXAMPLES: &str = "\
 Examples:
   runstore demo                                    make a sample store and search it
   runstore --db ./store ingest runs.jsonl          add run records (JSON Lines; - for stdin)
+  runstore --db ./store search --filter \"metrics.acc > 0.9\" --order-by \"metrics.acc DESC\"
   runstore --db ./store history 0f3a…32hex loss    one metric's full history
 ";
 
@@ -44,6 +46,19 @@ every line before it is kept, and the error names the line.
 Example:
   runstore --db ./store ingest day1.jsonl day2.jsonl")]
     Ingest(ingest::Args),
+    /// Search runs with MLflow's filter and order_by language.
+    #[command(after_help = "\
+The filter is MLflow's search_runs grammar: metrics./params./tags./attributes./datasets.
+identifiers (backticks for keys with dots or spaces), = != < <= > >= LIKE ILIKE IN NOT IN
+IS NULL IS NOT NULL, joined by AND. A metric's value is its latest one. Runs lacking an
+order_by key come last. --extended adds OR, NOT and parentheses (not MLflow).
+
+Examples:
+  runstore search --experiment mnist --filter \"metrics.val_acc > 0.95\" --order-by \"metrics.val_acc DESC\"
+  runstore search --filter \"params.optimizer IN ('adam', 'sgd') AND tags.team LIKE 'vis%'\" --format csv
+  runstore search --extended --filter \"NOT (attributes.status = 'FAILED' OR metrics.loss > 1)\"
+  runstore search --max-results 100 --page-token <next_page_token from the previous page>")]
+    Search(search::Args),
     /// Print one metric's full history, ordered by step then timestamp.
     #[command(
         after_help = "Example:\n  runstore --db ./store history 0f3a0000000000000000000000000001 loss --format csv"
@@ -62,6 +77,7 @@ pub fn run() -> i32 {
     let db = cli.db.clone();
     let outcome = match cli.command {
         Command::Ingest(args) => ingest::run(&store_dir(db), args),
+        Command::Search(args) => search::run(&store_dir(db), args),
         Command::History(args) => history::run(&store_dir(db), args),
         Command::Demo(args) => demo::run(db, args),
     };

@@ -1,7 +1,7 @@
 //! Reads: runs, experiments and metric histories, each from one consistent
 //! catalog snapshot.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use redb::{ReadTransaction, ReadableTable};
@@ -27,9 +27,10 @@ impl Store {
     /// The run with id `run_id`.
     pub fn get_run(&self, run_id: RunId) -> Result<Run> {
         let txn = self.begin_read()?;
-        let row =
-            read_run_row(&txn, run_id)?.ok_or_else(|| Error::RunNotFound(run_id.to_string()))?;
-        self.run_from_row(&txn, run_id, &row)
+        let mut runs = self.runs_at(&txn, &[run_id])?;
+        runs.pop()
+            .flatten()
+            .ok_or_else(|| Error::RunNotFound(run_id.to_string()))
     }
 
     /// Whether a run with id `run_id` exists.
@@ -38,57 +39,29 @@ impl Store {
         Ok(read_run_row(&txn, run_id)?.is_some())
     }
 
-    /// Decodes a run row into a [`Run`].
-    pub(crate) fn run_from_row(
-        &self,
-        txn: &ReadTransaction,
-        run_id: RunId,
-        row: &RunRow,
-    ) -> Result<Run> {
-        let exp = read_experiment(txn, row.experiment)?;
-        let value_names = txn.open_table(VALUE_NAMES)?;
-        let mut params = BTreeMap::new();
-        for &(k, code) in &row.params {
-            params.insert(
-                self.key_name(txn, k)?.into(),
-                read_value(&value_names, k, code)?,
-            );
+    /// The runs `ids` as of `txn` (the transaction [`Store::search_index`]
+    /// returned, for a search's page), in the order given; `None` for an id
+    /// with no run. Tables are opened once and value texts cached, so a page
+    /// of thousands of runs costs one catalog lookup per run and value.
+    pub fn runs_at(&self, txn: &ReadTransaction, ids: &[RunId]) -> Result<Vec<Option<Run>>> {
+        let runs = txn.open_table(RUNS)?;
+        let mut decoder = RunDecoder {
+            store: self,
+            txn,
+            value_names: txn.open_table(VALUE_NAMES)?,
+            experiments: HashMap::new(),
+            values: HashMap::new(),
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for &run_id in ids {
+            let Some(bytes) = runs.get(run_id.as_u128())? else {
+                out.push(None);
+                continue;
+            };
+            let row: RunRow = decode("run", bytes.value())?;
+            out.push(Some(decoder.run(run_id, &row)?));
         }
-        let mut tags = BTreeMap::new();
-        for &(k, code) in &row.tags {
-            tags.insert(
-                self.key_name(txn, k)?.into(),
-                read_value(&value_names, k, code)?,
-            );
-        }
-        tags.insert(TAG_RUN_NAME.to_owned(), row.name.clone());
-        if !row.user.is_empty() {
-            tags.insert(TAG_USER.to_owned(), row.user.clone());
-        }
-        let mut metrics = BTreeMap::new();
-        for m in &row.metrics {
-            metrics.insert(self.key_name(txn, m.key)?.into(), m.point);
-        }
-        let status = RunStatus::from_code(row.status)
-            .ok_or_else(|| Error::corrupt("run", format!("status code {}", row.status)))?;
-        let lifecycle_stage = LifecycleStage::from_code(row.lifecycle)
-            .ok_or_else(|| Error::corrupt("run", format!("lifecycle code {}", row.lifecycle)))?;
-        Ok(Run {
-            run_id,
-            run_name: row.name.clone(),
-            experiment_id: ExperimentId(row.experiment),
-            artifact_uri: format!("{}/{run_id}/artifacts", exp.artifact_location),
-            experiment_name: exp.name,
-            status,
-            start_time: row.start_time,
-            end_time: row.end_time,
-            user: row.user.clone(),
-            lifecycle_stage,
-            params,
-            tags,
-            metrics,
-            inputs: row.inputs.clone(),
-        })
+        Ok(out)
     }
 
     /// The experiment named `name`, if any.
@@ -289,5 +262,77 @@ impl SegmentCache {
         if let Ok(mut open) = self.open.write() {
             open.remove(&id);
         }
+    }
+}
+
+/// Turns run rows into [`Run`]s, caching what many runs share.
+struct RunDecoder<'a> {
+    store: &'a Store,
+    txn: &'a ReadTransaction,
+    value_names: redb::ReadOnlyTable<(u32, u32), &'static str>,
+    experiments: HashMap<u32, (String, String)>,
+    values: HashMap<(u32, u32), String>,
+}
+
+impl RunDecoder<'_> {
+    fn value(&mut self, key: u32, code: u32) -> Result<String> {
+        if let Some(v) = self.values.get(&(key, code)) {
+            return Ok(v.clone());
+        }
+        let v = read_value(&self.value_names, key, code)?;
+        self.values.insert((key, code), v.clone());
+        Ok(v)
+    }
+
+    fn texts(&mut self, pairs: &[(u32, u32)]) -> Result<BTreeMap<String, String>> {
+        let mut out = BTreeMap::new();
+        for &(k, code) in pairs {
+            let name = self.store.key_name(self.txn, k)?;
+            out.insert(name.into(), self.value(k, code)?);
+        }
+        Ok(out)
+    }
+
+    fn run(&mut self, run_id: RunId, row: &RunRow) -> Result<Run> {
+        if !self.experiments.contains_key(&row.experiment) {
+            let exp = read_experiment(self.txn, row.experiment)?;
+            self.experiments
+                .insert(row.experiment, (exp.name, exp.artifact_location));
+        }
+        let (experiment_name, artifact_location) =
+            self.experiments
+                .get(&row.experiment)
+                .cloned()
+                .ok_or_else(|| Error::corrupt("run", "experiment cache"))?;
+        let params = self.texts(&row.params)?;
+        let mut tags = self.texts(&row.tags)?;
+        tags.insert(TAG_RUN_NAME.to_owned(), row.name.clone());
+        if !row.user.is_empty() {
+            tags.insert(TAG_USER.to_owned(), row.user.clone());
+        }
+        let mut metrics = BTreeMap::new();
+        for m in &row.metrics {
+            metrics.insert(self.store.key_name(self.txn, m.key)?.into(), m.point);
+        }
+        let status = RunStatus::from_code(row.status)
+            .ok_or_else(|| Error::corrupt("run", format!("status code {}", row.status)))?;
+        let lifecycle_stage = LifecycleStage::from_code(row.lifecycle)
+            .ok_or_else(|| Error::corrupt("run", format!("lifecycle code {}", row.lifecycle)))?;
+        Ok(Run {
+            run_id,
+            run_name: row.name.clone(),
+            experiment_id: ExperimentId(row.experiment),
+            artifact_uri: format!("{artifact_location}/{run_id}/artifacts"),
+            experiment_name,
+            status,
+            start_time: row.start_time,
+            end_time: row.end_time,
+            user: row.user.clone(),
+            lifecycle_stage,
+            params,
+            tags,
+            metrics,
+            inputs: row.inputs.clone(),
+        })
     }
 }

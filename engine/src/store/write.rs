@@ -56,7 +56,8 @@ pub struct RunRecord {
     pub tags: Vec<(String, String)>,
     /// Metric points by key, in logging order.
     pub metrics: Vec<(String, Vec<MetricPoint>)>,
-    /// Dataset inputs (an input identical to a logged one is ignored).
+    /// Dataset inputs (an input whose name and digest the run already has
+    /// is ignored, as MLflow does).
     pub inputs: Vec<DatasetInput>,
 }
 
@@ -625,7 +626,13 @@ impl<'s> WriteBatch<'s> {
             }
         }
         for input in rec.inputs {
-            if !row.inputs.contains(&input) {
+            // MLflow links a run to a dataset (name, digest) once: a repeat,
+            // even with another context, keeps the first link.
+            let known = row
+                .inputs
+                .iter()
+                .any(|i| i.name == input.name && i.digest == input.digest);
+            if !known {
                 row.inputs.push(input);
             }
         }
