@@ -14,3 +14,7 @@ mod ingest_cli;
 mod crash;
 // Readers see whole runs while a writer ingests.
 mod concurrency;
+// `runstore search`: formats, errors, page tokens, views, --extended.
+mod search;
+// Every case of the MLflow-answered corpora gives MLflow's answer.
+mod conformance;
