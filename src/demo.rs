@@ -283,7 +283,10 @@ mod tests {
         let a = sample_runs(300, 7);
         let b = sample_runs(300, 7);
         // Debug text, because NaN != NaN would fail a plain comparison.
-        assert!(format!("{a:?}") == format!("{b:?}"), "same seed, different runs");
+        assert!(
+            format!("{a:?}") == format!("{b:?}"),
+            "same seed, different runs"
+        );
         assert!((290..=320).contains(&a.len()), "{}", a.len());
         assert!(a.iter().any(|r| r.status == Some(RunStatus::Failed)));
         assert!(a.iter().any(|r| r.status == Some(RunStatus::Running)));

@@ -16,6 +16,14 @@ pub(crate) fn decode<'a, T: Deserialize<'a>>(what: &str, bytes: &'a [u8]) -> Res
     postcard::from_bytes(bytes).map_err(|e| Error::corrupt(what, e))
 }
 
+/// The ordinal of an encoded [`RunRow`] (its first field), without decoding
+/// the rest.
+pub(crate) fn run_row_ordinal(bytes: &[u8]) -> Result<u32> {
+    postcard::take_from_bytes::<u32>(bytes)
+        .map(|(ordinal, _)| ordinal)
+        .map_err(|e| Error::corrupt("run", e))
+}
+
 /// A run as the `RUNS` table holds it. Keys and param/tag values are
 /// dictionary codes ([`super::dict`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -32,7 +32,7 @@ pub use pred::{CmpOp, Field, Literal, Pred, Truth};
 pub use table::{IndexView, RowValue};
 
 use crate::catalog::dict::load_key_names;
-use crate::catalog::rows::{ExperimentRow, RunRow, decode};
+use crate::catalog::rows::{ExperimentRow, RunRow, decode, run_row_ordinal as row_ordinal};
 use crate::catalog::{CHANGES, EXPERIMENTS, KEY_NAMES, RUNS, VALUE_NAMES};
 use crate::error::{Error, Result};
 use crate::metric::search_value;
@@ -252,6 +252,7 @@ impl SearchIndex {
         }
         changed.sort_unstable();
         changed.dedup();
+        let mut ordered = Vec::with_capacity(changed.len());
         for id in &changed {
             let Some(bytes) = runs.get(*id)? else {
                 return Err(Error::corrupt(
@@ -259,12 +260,15 @@ impl SearchIndex {
                     format!("run {id:032x} missing"),
                 ));
             };
-            let row: RunRow = decode("run", bytes.value())?;
-            self.apply_row(*id, &row, &value_names)?;
+            ordered.push((row_ordinal(bytes.value())?, *id));
         }
+        self.apply_in_row_order(&mut ordered, &runs, &value_names)?;
         self.changed_since_snapshot += changed.len() as u64;
         self.rows = self.rows.max(state.next_ordinal);
         self.seq = state.seq;
+        if changed.len() as u64 * 8 >= u64::from(self.rows) {
+            self.rebalance_loaded();
+        }
         Ok(())
     }
 
@@ -274,24 +278,49 @@ impl SearchIndex {
         self.load_dictionaries(txn)?;
         let runs = txn.open_table(RUNS)?;
         let value_names = txn.open_table(VALUE_NAMES)?;
-        let mut n = 0u64;
+        let mut ordered = Vec::new();
         for entry in runs.iter()? {
             let (id, bytes) = entry?;
-            let row: RunRow = decode("run", bytes.value())?;
-            self.apply_row(id.value(), &row, &value_names)?;
-            n += 1;
+            ordered.push((row_ordinal(bytes.value())?, id.value()));
         }
+        self.apply_in_row_order(&mut ordered, &runs, &value_names)?;
         self.rows = state.next_ordinal;
         self.seq = state.seq;
-        self.changed_since_snapshot = n;
+        self.changed_since_snapshot = ordered.len() as u64;
+        self.rebalance_loaded();
+        Ok(())
+    }
+
+    /// Applies runs `(ordinal, id)` in ordinal order. Rows are the runs'
+    /// ordinals, and the catalog keys runs by (random) id: in id order, sparse
+    /// columns would insert mid-vector for every run, quadratic in a bulk load.
+    fn apply_in_row_order(
+        &mut self,
+        ordered: &mut [(u32, u128)],
+        runs: &impl ReadableTable<u128, &'static [u8]>,
+        value_names: &impl ReadableTable<(u32, u32), &'static str>,
+    ) -> Result<()> {
+        ordered.sort_unstable();
+        for &(_, id) in ordered.iter() {
+            let bytes = runs
+                .get(id)?
+                .ok_or_else(|| Error::corrupt("catalog", format!("run {id:032x} vanished")))?;
+            let row: RunRow = decode("run", bytes.value())?;
+            self.apply_row(id, &row, value_names)?;
+        }
+        Ok(())
+    }
+
+    /// Re-picks dense or sparse storage for every loaded column.
+    fn rebalance_loaded(&mut self) {
+        let rows = self.rows;
         for slot in self.slots.values_mut() {
             match slot.col.get_mut().map(Arc::make_mut) {
-                Some(Column::Text(t)) => t.codes.rebalance(state.next_ordinal),
-                Some(Column::Num(s)) => s.rebalance(state.next_ordinal),
+                Some(Column::Text(t)) => t.codes.rebalance(rows),
+                Some(Column::Num(s)) => s.rebalance(rows),
                 _ => {}
             }
         }
-        Ok(())
     }
 
     /// Reloads the (small) key and experiment tables.
