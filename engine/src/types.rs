@@ -59,7 +59,31 @@ impl FromStr for RunId {
 
 impl fmt::Display for RunId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:032x}", self.0)
+        f.write_str(hex32(self.0).as_str())
+    }
+}
+
+/// The 32 lowercase hex digits of `id` — what `{:032x}` prints, several
+/// times faster (search formats a run id per candidate row).
+pub fn hex32(id: u128) -> Hex32 {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 32];
+    for (i, byte) in id.to_be_bytes().iter().enumerate() {
+        out[2 * i] = DIGITS[usize::from(byte >> 4)];
+        out[2 * i + 1] = DIGITS[usize::from(byte & 0xf)];
+    }
+    Hex32(out)
+}
+
+/// A run id's hex text, on the stack.
+#[derive(Clone, Copy)]
+pub struct Hex32([u8; 32]);
+
+impl Hex32 {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII hex digits are ever stored, so this never fails.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 

@@ -324,11 +324,8 @@ impl SearchIndex {
             }
             Field::RunId => {
                 if let Some(Column::U128(ids)) = self.column(ColKey::RunId)? {
-                    let mut buf = String::with_capacity(32);
-                    for (r, id) in ids.iter().enumerate() {
-                        buf.clear();
-                        let _ = write!(buf, "{id:032x}");
-                        if test.test(&Leaf::Text(&buf)) {
+                    for (r, &id) in ids.iter().enumerate() {
+                        if test.test(&Leaf::Text(crate::types::hex32(id).as_str())) {
                             out.t.set(r);
                         }
                     }

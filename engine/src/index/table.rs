@@ -1,7 +1,6 @@
 //! The index as Arrow columns, for query engines: gather any field for a set
 //! of rows.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float64Array, Int64Array, StringBuilder, UInt32Array};
@@ -82,14 +81,9 @@ impl IndexView for SearchIndex {
             Field::RunId => {
                 let ids = self.run_ids()?;
                 let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * 32);
-                let mut buf = String::with_capacity(32);
                 for &r in rows {
                     match ids.get(r as usize) {
-                        Some(id) => {
-                            buf.clear();
-                            let _ = write!(buf, "{id:032x}");
-                            b.append_value(&buf);
-                        }
+                        Some(&id) => b.append_value(crate::types::hex32(id).as_str()),
                         None => b.append_null(),
                     }
                 }

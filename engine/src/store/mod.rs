@@ -16,8 +16,9 @@ mod compact;
 mod read;
 mod write;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use redb::{
@@ -89,6 +90,10 @@ pub struct Store {
     pub(crate) segments: SegmentCache,
     pub(crate) index: IndexCache,
     key_names: RwLock<Vec<Box<str>>>,
+    /// Param/tag value texts by (key, code), as committed snapshots hold
+    /// them (a committed code never changes meaning), for reading pages of
+    /// runs without a catalog lookup per value.
+    pub(crate) value_texts: RwLock<HashMap<(u32, u32), Arc<str>>>,
     pub(crate) options: StoreOptions,
 }
 
@@ -131,6 +136,7 @@ impl Store {
         txn.commit()?;
         let store = Store {
             key_names: RwLock::new(Vec::new()),
+            value_texts: RwLock::new(HashMap::new()),
             segments: SegmentCache::new(dir.join(SEGMENTS_DIR)),
             index: IndexCache::new(dir.join(INDEX_DIR)),
             writer: Some(Mutex::new(Writer { dict })),
@@ -173,6 +179,7 @@ impl Store {
         }
         Ok(Store {
             key_names: RwLock::new(Vec::new()),
+            value_texts: RwLock::new(HashMap::new()),
             segments: SegmentCache::new(dir.join(SEGMENTS_DIR)),
             index: IndexCache::new(dir.join(INDEX_DIR)),
             writer: None,

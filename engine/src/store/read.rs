@@ -61,6 +61,7 @@ impl Store {
             let row: RunRow = decode("run", bytes.value())?;
             out.push(Some(decoder.run(run_id, &row)?));
         }
+        decoder.publish();
         Ok(out)
     }
 
@@ -271,17 +272,40 @@ struct RunDecoder<'a> {
     txn: &'a ReadTransaction,
     value_names: redb::ReadOnlyTable<(u32, u32), &'static str>,
     experiments: HashMap<u32, (String, String)>,
-    values: HashMap<(u32, u32), String>,
+    /// Texts read from the catalog by this decoder, added to the store's
+    /// cache when it is done.
+    values: HashMap<(u32, u32), Arc<str>>,
 }
+
+/// Most value texts the store keeps cached.
+const VALUE_CACHE_MAX: usize = 4_000_000;
 
 impl RunDecoder<'_> {
     fn value(&mut self, key: u32, code: u32) -> Result<String> {
         if let Some(v) = self.values.get(&(key, code)) {
-            return Ok(v.clone());
+            return Ok(v.to_string());
+        }
+        if let Ok(cache) = self.store.value_texts.read()
+            && let Some(v) = cache.get(&(key, code))
+        {
+            return Ok(v.to_string());
         }
         let v = read_value(&self.value_names, key, code)?;
-        self.values.insert((key, code), v.clone());
+        self.values.insert((key, code), Arc::from(v.as_str()));
         Ok(v)
+    }
+
+    /// Shares what this decoder read with later reads.
+    fn publish(self) {
+        if self.values.is_empty() {
+            return;
+        }
+        if let Ok(mut cache) = self.store.value_texts.write() {
+            if cache.len() + self.values.len() > VALUE_CACHE_MAX {
+                cache.clear();
+            }
+            cache.extend(self.values);
+        }
     }
 
     fn texts(&mut self, pairs: &[(u32, u32)]) -> Result<BTreeMap<String, String>> {
