@@ -1,0 +1,79 @@
+//! tests/c/smoke.c, compiled with the system `cc` against the cdylib cargo
+//! built, then run. No `cc` is a failure, not a skip.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const CRATE: &str = env!("CARGO_MANIFEST_DIR");
+
+/// The directory holding the cdylib: the test binary is in
+/// `target/<profile>/deps/`, the library in `target/<profile>/` (and a copy
+/// in `deps/`).
+fn cdylib_dir() -> PathBuf {
+    let name = format!(
+        "{}runstore_ffi{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    );
+    let exe = std::env::current_exe().unwrap();
+    let deps = exe.parent().unwrap();
+    let candidates = [deps.to_path_buf(), deps.parent().unwrap().to_path_buf()];
+    candidates
+        .iter()
+        .find(|dir| dir.join(&name).is_file())
+        .cloned()
+        .unwrap_or_else(|| {
+            panic!("{name} not found in {candidates:?}: build the crate (cargo test -p runstore-ffi builds the cdylib)")
+        })
+}
+
+fn cc() -> String {
+    std::env::var("CC").unwrap_or_else(|_| "cc".into())
+}
+
+#[test]
+fn the_c_smoke_program_passes() {
+    let lib_dir = cdylib_dir();
+    let work = tempfile::tempdir().unwrap();
+    let exe = work.path().join("smoke");
+    let source = Path::new(CRATE).join("tests/c/smoke.c");
+    let include = Path::new(CRATE).join("include");
+
+    let mut compile = Command::new(cc());
+    compile
+        .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"])
+        .arg("-I")
+        .arg(&include)
+        .arg(&source)
+        .arg("-o")
+        .arg(&exe)
+        .arg("-L")
+        .arg(&lib_dir)
+        .arg("-lrunstore_ffi")
+        .arg(format!("-Wl,-rpath,{}", lib_dir.display()));
+    let output = compile.output().unwrap_or_else(|e| {
+        panic!(
+            "cannot run the C compiler {:?} ({e}): install a C compiler (or set CC) to run this test",
+            cc()
+        )
+    });
+    assert!(
+        output.status.success(),
+        "compiling smoke.c failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let store = work.path().join("store");
+    let output = Command::new(&exe).arg(&store).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "smoke failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    assert!(stdout.ends_with("smoke ok\n"), "{stdout}");
+    assert!(stdout.contains("bad filter: RS_BAD_INPUT: "), "{stdout}");
+    // The program really used the store it was given.
+    assert!(store.is_dir());
+}
