@@ -138,3 +138,42 @@ fn history_formats() {
     let no_store = runstore(&dir.path().join("nowhere"), &["history", &id, "loss"]);
     assert_eq!(no_store.status.code(), Some(2));
 }
+
+#[test]
+fn compact_shrinks_the_catalog_and_keeps_every_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    // Many small commits leave freed pages behind in the catalog.
+    let file = dir.path().join("runs.jsonl");
+    let lines: Vec<String> = (0..400).map(|i| record_json(i, 3, 20)).collect();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let out = runstore(
+        &db,
+        &["ingest", "--batch-runs", "5", file.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let catalog = db.join("catalog.redb");
+    let before = std::fs::metadata(&catalog).unwrap().len();
+    let out = runstore(&db, &["compact"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("compacted "));
+    let after = std::fs::metadata(&catalog).unwrap().len();
+    assert!(after < before, "catalog {before} -> {after} bytes");
+    let store = Store::open_read_only(&db).unwrap();
+    for i in 0..400 {
+        assert_whole(&store, i, 3, 20);
+    }
+    // A missing store is an error, and compact does not create one.
+    let missing = dir.path().join("absent");
+    let out = runstore(&missing, &["compact"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!missing.exists());
+}

@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch. Errors become one `error:` line on
 //! stderr and exit status 2 (bad input) or 1 (any other failure).
 
+mod compact;
 mod demo;
 mod history;
 mod ingest;
@@ -64,6 +65,12 @@ Examples:
         after_help = "Example:\n  runstore --db ./store history 0f3a0000000000000000000000000001 loss --format csv"
     )]
     History(history::Args),
+    /// Reclaim free space: flush staged points into a segment and rewrite the
+    /// catalog without the pages earlier transactions freed.
+    #[command(
+        after_help = "Run it after large ingests, with no other process using the store.\n\nExample:\n  runstore --db ./store compact"
+    )]
+    Compact(compact::Args),
     /// Make a sample store of a few hundred runs and show what runstore does.
     #[command(
         after_help = "Without --db (or RUNSTORE_DB) the sample store goes in a new temporary directory."
@@ -79,6 +86,7 @@ pub fn run() -> i32 {
         Command::Ingest(args) => ingest::run(&store_dir(db), args),
         Command::Search(args) => search::run(&store_dir(db), args),
         Command::History(args) => history::run(&store_dir(db), args),
+        Command::Compact(args) => compact::run(&store_dir(db), args),
         Command::Demo(args) => demo::run(db, args),
     };
     match outcome {

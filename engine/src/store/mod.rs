@@ -206,6 +206,18 @@ impl Store {
         WriteBatch::begin(self)
     }
 
+    /// Rewrites the catalog file without the free space that copy-on-write
+    /// transactions leave behind (large ingests leave a lot). Needs the
+    /// store to itself: `&mut` rules out transactions of this handle, and
+    /// the catalog's file lock rules out other processes. Returns whether
+    /// anything was reclaimed.
+    pub fn compact_catalog(&mut self) -> Result<bool> {
+        match &mut self.catalog {
+            Catalog::Writable(db) => Ok(db.compact()?),
+            Catalog::ReadOnly(_) => Err(read_only(&self.dir)),
+        }
+    }
+
     /// A consistent read-only view of the catalog as of now.
     pub(crate) fn begin_read(&self) -> Result<ReadTransaction> {
         Ok(match &self.catalog {
