@@ -734,7 +734,7 @@ pub(crate) fn write_pending(
         let mut end = start;
         buf.clear();
         while end < points.len() && points.series[end] == series {
-            buf.push(point_at(points, end));
+            buf.push(points.point(end));
             end += 1;
         }
         pending.insert((series, seq), pack_points(&buf).as_slice())?;
@@ -769,20 +769,11 @@ fn fmt_id(id: Option<RunId>) -> String {
     id.map(|r| r.to_string()).unwrap_or_default()
 }
 
-/// The point at position `i` of `points`.
-pub(crate) fn point_at(points: &PointColumns, i: usize) -> MetricPoint {
-    MetricPoint {
-        step: points.step[i],
-        value: points.value[i],
-        timestamp: points.timestamp[i],
-    }
-}
-
 /// Drops the points whose identity is in `stored`.
 fn retain_new(points: &mut PointColumns, stored: &HashSet<super::read::PointKey>) {
     let mut out = PointColumns::default();
     for i in 0..points.len() {
-        let p = point_at(points, i);
+        let p = points.point(i);
         if !stored.contains(&point_identity(points.series[i], &p)) {
             out.push(points.series[i], p);
         }
