@@ -222,6 +222,71 @@ fn page_tokens_stay_correct_while_runs_arrive() {
     );
 }
 
+/// Runs `range` with start times shared by four runs each (ties broken by id).
+fn tied_lines(range: std::ops::Range<u64>) -> String {
+    range
+        .map(|i| {
+            let mut v: Value = serde_json::from_str(&record_json(i, 2, 3)).unwrap();
+            v["start_time"] = Value::from(1_700_000_000_000 + (i / 4) as i64 * 1000);
+            v.to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn default_order_pages_resume_exactly_after_the_cursor() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    let file = tmp.path().join("runs.jsonl");
+    std::fs::write(&file, tied_lines(0..40)).unwrap();
+    assert!(
+        runstore(&db, &["ingest", file.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let filter = ["--filter", "params.lr != '0.3'"];
+    let whole = ids(&search_json(&db, &filter));
+    assert_eq!(whole.len(), 36);
+
+    let mut seen = Vec::new();
+    let mut token: Option<String> = None;
+    for page in 0.. {
+        let mut a = filter.to_vec();
+        a.extend_from_slice(&["--max-results", "5"]);
+        if let Some(t) = &token {
+            a.extend_from_slice(&["--page-token", t]);
+        }
+        let got = search_json(&db, &a);
+        seen.extend(ids(&got));
+        if page == 1 {
+            // Newer runs (sorting before the cursor) and one older run arrive.
+            let more = tmp.path().join("more.jsonl");
+            std::fs::write(&more, tied_lines(40..44)).unwrap();
+            let mut older: Value = serde_json::from_str(&record_json(44, 2, 3)).unwrap();
+            older["start_time"] = Value::from(1_600_000_000_000i64);
+            let mut text = std::fs::read_to_string(&more).unwrap();
+            text.push('\n');
+            text.push_str(&older.to_string());
+            std::fs::write(&more, text).unwrap();
+            assert!(
+                runstore(&db, &["ingest", more.to_str().unwrap()])
+                    .status
+                    .success()
+            );
+        }
+        match got["next_page_token"].as_str() {
+            Some(t) => token = Some(t.to_owned()),
+            None => break,
+        }
+    }
+    // Every original run once, in the unpaged order, and the older newcomer
+    // (run 44) at the end; the newer ones sort before the cursor, unseen.
+    let mut want = whole.clone();
+    want.push(run_id(44).to_string());
+    assert_eq!(seen, want);
+}
+
 #[test]
 fn views_see_deleted_runs_only_when_asked() {
     let (_t, db) = store_of(10);

@@ -119,21 +119,28 @@ pub fn search(index: &Arc<SearchIndex>, request: &SearchRequest) -> Result<Searc
         conditions.push(compiler.column(&Field::Experiment).in_list(ids, false));
     }
     let order = Order::new(&mut compiler, &order_by);
+    let mut table = RunsTable::new(index.clone(), compiler.fields.clone());
+    // The table scans in default order: such a search needs no sort, its
+    // LIMIT reaches the scan, and its cursor is a binary search there.
+    let presorted = order.is_default();
     if let Some(c) = &cursor {
-        conditions.push(order.after(c)?);
+        if presorted {
+            let (start, id) = order.default_cursor(c)?;
+            table = table.resume_after(start, id);
+        } else {
+            conditions.push(order.after(c)?);
+        }
     }
-    let table = Arc::new(RunsTable::new(index.clone(), compiler.fields.clone()));
-    let mut plan = LogicalPlanBuilder::scan(RUNS, provider_as_source(table), None)?;
+    let mut plan = LogicalPlanBuilder::scan(RUNS, provider_as_source(Arc::new(table)), None)?;
     if let Some(all) = conditions.into_iter().reduce(Expr::and) {
         plan = plan.filter(all)?;
     }
+    if !presorted {
+        plan = plan.sort(order.sort_exprs())?;
+    }
     let mut projection = vec![ident(ROW)];
     projection.extend(order.value_exprs());
-    let plan = plan
-        .sort(order.sort_exprs())?
-        .limit(0, Some(max + 1))?
-        .project(projection)?
-        .build()?;
+    let plan = plan.limit(0, Some(max + 1))?.project(projection)?.build()?;
 
     let batches = runtime()?.block_on(async {
         let df = context().execute_logical_plan(plan).await?;

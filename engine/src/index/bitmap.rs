@@ -26,6 +26,15 @@ impl Bitmap {
         b
     }
 
+    /// A bitmap of `len` bits from its 64-bit words (bit `i` of word `w` is
+    /// row `64 * w + i`); missing words are clear, extra ones dropped.
+    pub fn from_words(mut words: Vec<u64>, len: usize) -> Self {
+        words.resize(len.div_ceil(64), 0);
+        let mut b = Bitmap { words, len };
+        b.trim();
+        b
+    }
+
     fn trim(&mut self) {
         let rem = self.len % 64;
         if rem != 0
@@ -128,6 +137,7 @@ mod tests {
         assert_eq!(b.count(), 127);
         b.not();
         assert_eq!(b, a);
+        assert_eq!(Bitmap::from_words(vec![1, 1, u64::MAX, 7], 130).count(), 4);
         let mut c = Bitmap::new(130);
         c.or(&a);
         c.and(&Bitmap::full(130));

@@ -59,4 +59,36 @@ impl SearchIndex {
         }
         Ok(merged)
     }
+
+    /// How many rows of `order` (the default order) come at or before the
+    /// run with `start_time` and `run_id` — where the page after that run
+    /// starts. The run itself need not exist (it may have been deleted).
+    pub fn default_order_position(
+        &self,
+        order: &[u32],
+        start_time: i64,
+        run_id: u128,
+    ) -> Result<usize> {
+        let (Some(Column::I64(start)), Some(Column::U128(ids))) =
+            (self.column(ColKey::StartTime)?, self.column(ColKey::RunId)?)
+        else {
+            return Ok(0);
+        };
+        let cursor = (Reverse(start_time), run_id);
+        let mut bad = false;
+        let at = order.partition_point(|&r| match (start.get(r as usize), ids.get(r as usize)) {
+            (Some(&s), Some(&id)) => (Reverse(s), id) <= cursor,
+            _ => {
+                bad = true;
+                false
+            }
+        });
+        if bad {
+            return Err(Error::corrupt(
+                "index",
+                "attribute columns are shorter than the index",
+            ));
+        }
+        Ok(at)
+    }
 }

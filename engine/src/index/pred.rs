@@ -398,13 +398,23 @@ impl SearchIndex {
             *out = self.all_missing(test);
             return Ok(());
         };
-        let mut present = Bitmap::new(self.rows as usize);
-        slots.for_each(|r, v| {
-            present.set(r as usize);
-            if test.test(&Leaf::Num(v)) {
-                out.t.set(r as usize);
+        let rows = self.rows as usize;
+        // The common comparisons get a loop of their own, monomorphized.
+        let (present, hits) = match &test.kind {
+            TestKind::Num(op, x) => {
+                let x = *x;
+                match op {
+                    CmpOp::Eq => slots.scan_bits(rows, |v| v.total_cmp(&x).is_eq()),
+                    CmpOp::Ne => slots.scan_bits(rows, |v| v.total_cmp(&x).is_ne()),
+                    CmpOp::Lt => slots.scan_bits(rows, |v| v.total_cmp(&x).is_lt()),
+                    CmpOp::Le => slots.scan_bits(rows, |v| v.total_cmp(&x).is_le()),
+                    CmpOp::Gt => slots.scan_bits(rows, |v| v.total_cmp(&x).is_gt()),
+                    CmpOp::Ge => slots.scan_bits(rows, |v| v.total_cmp(&x).is_ge()),
+                }
             }
-        });
+            _ => slots.scan_bits(rows, |v| test.test(&Leaf::Num(v))),
+        };
+        out.t.or(&hits);
         apply_missing(test, &present, out);
         Ok(())
     }
@@ -492,13 +502,10 @@ fn eval_text(col: &TextColumn, test: &LeafTest, rows: u32, out: &mut Truth) {
         .iter()
         .map(|v| test.test(&Leaf::Text(v)))
         .collect();
-    let mut present = Bitmap::new(rows as usize);
-    col.codes.for_each(|r, code| {
-        present.set(r as usize);
-        if hits.get(code as usize).copied().unwrap_or(false) {
-            out.t.set(r as usize);
-        }
+    let (present, matched) = col.codes.scan_bits(rows as usize, |code| {
+        hits.get(code as usize).copied().unwrap_or(false)
     });
+    out.t.or(&matched);
     apply_missing(test, &present, out);
 }
 

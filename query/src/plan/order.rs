@@ -31,6 +31,7 @@ enum Kind {
 /// One sort key.
 #[derive(Clone, Debug)]
 struct Clause {
+    field: Field,
     value: Expr,
     /// NULL/NaN placement, for columns that can be NULL.
     group: Option<Expr>,
@@ -62,6 +63,39 @@ impl Order {
             }
         }
         Order { clauses }
+    }
+
+    /// Whether this is MLflow's default order (start time descending, then
+    /// run id) — the order the runs table scans in, so no sort is needed.
+    pub fn is_default(&self) -> bool {
+        matches!(
+            self.clauses.as_slice(),
+            [
+                Clause {
+                    field: Field::StartTime,
+                    ascending: false,
+                    ..
+                },
+                Clause {
+                    field: Field::RunId,
+                    ascending: true,
+                    ..
+                },
+            ]
+        )
+    }
+
+    /// The (start time, run id) a default-order cursor holds.
+    pub fn default_cursor(&self, cursor: &[Value]) -> Result<(i64, u128)> {
+        self.check_cursor(cursor)?;
+        match cursor {
+            [Value::Number(start), Value::String(id)] if self.is_default() => {
+                let start = start.as_i64().ok_or_else(bad_token)?;
+                let id: runstore_engine::RunId = id.parse().map_err(|_| bad_token())?;
+                Ok((start, id.as_u128()))
+            }
+            _ => Err(bad_token()),
+        }
     }
 
     /// The sort expressions, group keys before values.
@@ -136,6 +170,7 @@ fn clause(compiler: &mut Compiler, field: &Field, ascending: bool) -> Clause {
         (_, false) => None,
     };
     Clause {
+        field: field.clone(),
         value,
         group,
         ascending,

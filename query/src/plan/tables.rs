@@ -93,6 +93,8 @@ pub struct RunsTable {
     columns: Vec<RunColumn>,
     by_name: HashMap<String, Field>,
     schema: SchemaRef,
+    /// Scan only the runs after this (start time, run id) in default order.
+    resume_after: Option<(i64, u128)>,
 }
 
 impl RunsTable {
@@ -126,7 +128,16 @@ impl RunsTable {
             columns,
             by_name,
             schema: Arc::new(Schema::new(arrow)),
+            resume_after: None,
         }
+    }
+
+    /// The same table holding only the runs after the run with `start_time`
+    /// and `run_id` in default order — a page cursor found by binary search
+    /// rather than evaluated as a filter on every row.
+    pub fn resume_after(mut self, start_time: i64, run_id: u128) -> Self {
+        self.resume_after = Some((start_time, run_id));
+        self
     }
 
     fn resolve(&self, name: &str) -> Option<Field> {
@@ -170,7 +181,15 @@ impl TableProvider for RunsTable {
             .map(|p| self.index.eval(p))
             .transpose()
             .map_err(engine_err)?;
-        let order = self.index.default_order().map_err(engine_err)?;
+        let all = self.index.default_order().map_err(engine_err)?;
+        let skip = match self.resume_after {
+            Some((start, id)) => self
+                .index
+                .default_order_position(&all, start, id)
+                .map_err(engine_err)?,
+            None => 0,
+        };
+        let order = &all[skip..];
         let cap = limit.unwrap_or(usize::MAX);
         let rows: Vec<u32> = match &truth {
             Some(t) => order
