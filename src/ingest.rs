@@ -22,6 +22,8 @@ pub struct IngestOptions {
     pub batch_runs: usize,
     /// Refresh the search-index snapshot when done.
     pub refresh_index: bool,
+    /// Catch the search index up with each commit on a second thread.
+    pub index_in_background: bool,
 }
 
 impl Default for IngestOptions {
@@ -30,6 +32,7 @@ impl Default for IngestOptions {
             batch_points: 4_000_000,
             batch_runs: 50_000,
             refresh_index: true,
+            index_in_background: true,
         }
     }
 }
@@ -68,6 +71,23 @@ pub fn ingest(
     let outcome = std::thread::scope(|scope| -> Result<()> {
         let (tx, rx) = mpsc::sync_channel::<std::io::Result<Chunk>>(16);
         scope.spawn(move || read_lines(input, tx));
+        // The search index catches up with each commit on a thread of its
+        // own, overlapping the next batch (a failure there only leaves the
+        // work to the final refresh). Dropping `committed` stops it.
+        let (committed, commits) = mpsc::sync_channel::<()>(1);
+        if options.index_in_background {
+            scope.spawn(move || {
+                for () in commits {
+                    if store.catch_up_index().is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        let notify = |committed: &mpsc::SyncSender<()>| {
+            // A full channel means a catch-up is already due: nothing to add.
+            let _ = committed.try_send(());
+        };
         let mut batch = store.write()?;
         let (mut batch_points, mut batch_runs) = (0usize, 0usize);
         let mut pending = IngestSummary::default();
@@ -108,6 +128,7 @@ pub fn ingest(
                 batch_runs += 1;
                 if batch_points >= options.batch_points || batch_runs >= options.batch_runs {
                     batch.commit()?;
+                    notify(&committed);
                     add(&mut summary, &pending);
                     pending = IngestSummary::default();
                     batch = store.write()?;

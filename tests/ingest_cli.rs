@@ -177,3 +177,51 @@ fn compact_shrinks_the_catalog_and_keeps_every_run() {
     assert_eq!(out.status.code(), Some(2));
     assert!(!missing.exists());
 }
+
+#[test]
+fn index_caught_up_during_a_many_commit_ingest_finds_every_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let file = dir.path().join("runs.jsonl");
+    let lines: Vec<String> = (0..300).map(|i| record_json(i, 2, 3)).collect();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    // 60 commits: the index thread catches up while later batches are written.
+    let out = runstore(
+        &db,
+        &["ingest", "--batch-runs", "5", file.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let search = |filter: &str| -> Vec<String> {
+        let out = runstore(
+            &db,
+            &[
+                "search",
+                "--format",
+                "json",
+                "--max-results",
+                "1000",
+                "--filter",
+                filter,
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let page: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        page["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["run_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(search("").len(), 300);
+    assert_eq!(search("params.seed = '299'"), vec![run_id(299).to_string()]);
+    assert_eq!(search("tags.team = 'team-3'").len(), 60);
+}

@@ -79,7 +79,7 @@ pub fn check_key(kind: KeyKind, key: &str) -> Result<()> {
              to another name (no leading '/', no '..' prefix, no empty, '.' or '..' parts)"
         )));
     }
-    check_length(&format!("{noun} key {key:?}"), key, MAX_ENTITY_KEY_LENGTH)
+    check_length(|| format!("{noun} key {key:?}"), key, MAX_ENTITY_KEY_LENGTH)
 }
 
 /// True when `name` is its own normalised path (Python's `posixpath.normpath`)
@@ -92,14 +92,16 @@ fn is_unique_path(name: &str) -> bool {
         .all(|part| !part.is_empty() && part != "." && part != "..")
 }
 
-/// Checks that `value` is at most `limit` characters.
-pub fn check_length(what: &str, value: &str, limit: usize) -> Result<()> {
+/// Checks that `value` is at most `limit` characters; `what` names it in
+/// the error (built only on failure: this runs for every param and tag).
+pub fn check_length(what: impl FnOnce() -> String, value: &str, limit: usize) -> Result<()> {
     // Byte length bounds the character count from above: skip the count when it can't matter.
     if value.len() > limit {
         let chars = value.chars().count();
         if chars > limit {
             return Err(Error::InvalidInput(format!(
-                "{what} is {chars} characters long; the limit is {limit}"
+                "{} is {chars} characters long; the limit is {limit}",
+                what()
             )));
         }
     }
@@ -110,7 +112,7 @@ pub fn check_length(what: &str, value: &str, limit: usize) -> Result<()> {
 pub fn check_param(key: &str, value: &str) -> Result<()> {
     check_key(KeyKind::Param, key)?;
     check_length(
-        &format!("value of param {key:?}"),
+        || format!("value of param {key:?}"),
         value,
         MAX_PARAM_VAL_LENGTH,
     )
@@ -119,12 +121,22 @@ pub fn check_param(key: &str, value: &str) -> Result<()> {
 /// Checks a tag.
 pub fn check_tag(key: &str, value: &str) -> Result<()> {
     check_key(KeyKind::Tag, key)?;
-    check_length(&format!("value of tag {key:?}"), value, MAX_TAG_VAL_LENGTH)
+    check_length(
+        || format!("value of tag {key:?}"),
+        value,
+        MAX_TAG_VAL_LENGTH,
+    )
 }
 
 /// Checks a metric point's key and timestamp (MLflow wants a non-negative timestamp).
 pub fn check_metric(key: &str, timestamp: i64) -> Result<()> {
     check_key(KeyKind::Metric, key)?;
+    check_metric_timestamp(key, timestamp)
+}
+
+/// Checks a metric point's timestamp, for a key already checked.
+#[inline]
+pub fn check_metric_timestamp(key: &str, timestamp: i64) -> Result<()> {
     if timestamp < 0 {
         return Err(Error::InvalidInput(format!(
             "metric {key:?}: timestamp {timestamp} must be a non-negative number of milliseconds"
@@ -140,7 +152,11 @@ pub fn check_experiment_name(name: &str) -> Result<()> {
             "experiment name must not be empty".into(),
         ));
     }
-    check_length("experiment name", name, MAX_EXPERIMENT_NAME_LENGTH)
+    check_length(
+        || "experiment name".into(),
+        name,
+        MAX_EXPERIMENT_NAME_LENGTH,
+    )
 }
 
 /// Checks one `log_batch` call's sizes.
@@ -173,17 +189,17 @@ pub fn check_batch(metrics: usize, params: usize, tags: usize) -> Result<()> {
 /// Checks a dataset input's fields against MLflow's sizes.
 pub fn check_input(input: &crate::types::DatasetInput) -> Result<()> {
     let what = |field: &str| format!("dataset {:?}: {field}", input.name);
-    check_length(&what("name"), &input.name, MAX_DATASET_NAME_SIZE)?;
-    check_length(&what("digest"), &input.digest, MAX_DATASET_DIGEST_SIZE)?;
-    check_length(&what("source"), &input.source, MAX_DATASET_SOURCE_SIZE)?;
+    check_length(|| what("name"), &input.name, MAX_DATASET_NAME_SIZE)?;
+    check_length(|| what("digest"), &input.digest, MAX_DATASET_DIGEST_SIZE)?;
+    check_length(|| what("source"), &input.source, MAX_DATASET_SOURCE_SIZE)?;
     if let Some(schema) = &input.schema {
-        check_length(&what("schema"), schema, MAX_DATASET_SCHEMA_SIZE)?;
+        check_length(|| what("schema"), schema, MAX_DATASET_SCHEMA_SIZE)?;
     }
     if let Some(profile) = &input.profile {
-        check_length(&what("profile"), profile, MAX_DATASET_PROFILE_SIZE)?;
+        check_length(|| what("profile"), profile, MAX_DATASET_PROFILE_SIZE)?;
     }
     if let Some(context) = &input.context {
-        check_length(&what("context"), context, MAX_INPUT_TAG_VALUE_SIZE)?;
+        check_length(|| what("context"), context, MAX_INPUT_TAG_VALUE_SIZE)?;
     }
     Ok(())
 }

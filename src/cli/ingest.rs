@@ -34,6 +34,7 @@ pub fn run(db: &Path, args: Args) -> Result<(), Error> {
         batch_points: args.batch_points,
         batch_runs: args.batch_runs,
         refresh_index: false,
+        ..IngestOptions::default()
     };
     let started = Instant::now();
     let mut total = IngestSummary::default();

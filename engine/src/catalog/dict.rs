@@ -7,7 +7,7 @@
 //! truth; [`Dict`] is the writer's in-memory cache of them, with an undo log so
 //! that entries added by a transaction that is then dropped leave no trace.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use redb::{ReadableTable, Table, WriteTransaction};
 
@@ -37,22 +37,57 @@ pub(crate) struct DictUndo {
 
 /// The four dictionary tables, opened in one write transaction.
 pub(crate) struct DictTables<'t> {
-    keys: Table<'t, &'static str, u32>,
-    key_names: Table<'t, u32, &'static str>,
-    values: Table<'t, (u32, &'static str), u32>,
-    value_names: Table<'t, (u32, u32), &'static str>,
+    txn: &'t WriteTransaction,
+    keys: Option<Table<'t, &'static str, u32>>,
+    key_names: Option<Table<'t, u32, &'static str>>,
+    values: Option<Table<'t, (u32, &'static str), u32>>,
+    value_names: Option<Table<'t, (u32, u32), &'static str>>,
 }
 
 impl<'t> DictTables<'t> {
-    /// Opens the tables in `txn`.
+    /// The dictionary tables of `txn`, each opened on first use: a run whose
+    /// keys and values are all cached opens none.
     pub fn open(txn: &'t WriteTransaction) -> Result<Self> {
         Ok(DictTables {
-            keys: txn.open_table(KEYS)?,
-            key_names: txn.open_table(KEY_NAMES)?,
-            values: txn.open_table(VALUES)?,
-            value_names: txn.open_table(VALUE_NAMES)?,
+            txn,
+            keys: None,
+            key_names: None,
+            values: None,
+            value_names: None,
         })
     }
+
+    fn keys(&mut self) -> Result<&mut Table<'t, &'static str, u32>> {
+        if self.keys.is_none() {
+            self.keys = Some(self.txn.open_table(KEYS)?);
+        }
+        self.keys.as_mut().ok_or_else(vanished)
+    }
+
+    fn key_names(&mut self) -> Result<&mut Table<'t, u32, &'static str>> {
+        if self.key_names.is_none() {
+            self.key_names = Some(self.txn.open_table(KEY_NAMES)?);
+        }
+        self.key_names.as_mut().ok_or_else(vanished)
+    }
+
+    fn values(&mut self) -> Result<&mut Table<'t, (u32, &'static str), u32>> {
+        if self.values.is_none() {
+            self.values = Some(self.txn.open_table(VALUES)?);
+        }
+        self.values.as_mut().ok_or_else(vanished)
+    }
+
+    fn value_names(&mut self) -> Result<&mut Table<'t, (u32, u32), &'static str>> {
+        if self.value_names.is_none() {
+            self.value_names = Some(self.txn.open_table(VALUE_NAMES)?);
+        }
+        self.value_names.as_mut().ok_or_else(vanished)
+    }
+}
+
+fn vanished() -> Error {
+    Error::corrupt("dictionary tables", "a table vanished after opening")
 }
 
 /// The writer's cache of the dictionaries.
@@ -75,7 +110,7 @@ impl Dict {
         Ok(Dict {
             keys,
             key_names: names,
-            values: HashMap::new(),
+            values: HashMap::default(),
         })
     }
 
@@ -96,21 +131,17 @@ impl Dict {
         }
         let id = u32::try_from(self.key_names.len())
             .map_err(|_| Error::InvalidInput("too many distinct keys in one store".into()))?;
-        t.keys.insert(key, id)?;
-        t.key_names.insert(id, key)?;
+        t.keys()?.insert(key, id)?;
+        t.key_names()?.insert(id, key)?;
         self.keys.insert(key.into(), id);
         self.key_names.push(key.into());
         undo.keys += 1;
         Ok(id)
     }
 
-    fn load_values(
-        &mut self,
-        value_names: &impl ReadableTable<(u32, u32), &'static str>,
-        key: u32,
-    ) -> Result<&mut ValueDict> {
+    fn load_values(&mut self, t: &mut DictTables<'_>, key: u32) -> Result<&mut ValueDict> {
         if let std::collections::hash_map::Entry::Vacant(slot) = self.values.entry(key) {
-            let names = load_values(value_names, key)?;
+            let names = load_values(t.value_names()?, key)?;
             let codes = names
                 .iter()
                 .enumerate()
@@ -124,8 +155,13 @@ impl Dict {
     }
 
     /// The code of `value` under `key`, if interned.
-    pub fn value_code(&mut self, t: &DictTables<'_>, key: u32, value: &str) -> Result<Option<u32>> {
-        Ok(self.load_values(&t.value_names, key)?.code(value))
+    pub fn value_code(
+        &mut self,
+        t: &mut DictTables<'_>,
+        key: u32,
+        value: &str,
+    ) -> Result<Option<u32>> {
+        Ok(self.load_values(t, key)?.code(value))
     }
 
     /// Interns `value` under `key`, adding it to the catalog if new.
@@ -136,14 +172,14 @@ impl Dict {
         value: &str,
         undo: &mut DictUndo,
     ) -> Result<u32> {
-        let dict = self.load_values(&t.value_names, key)?;
+        let dict = self.load_values(t, key)?;
         if let Some(code) = dict.code(value) {
             return Ok(code);
         }
         let code = u32::try_from(dict.names.len())
             .map_err(|_| Error::InvalidInput("too many distinct values for one key".into()))?;
-        t.values.insert((key, value), code)?;
-        t.value_names.insert((key, code), value)?;
+        t.values()?.insert((key, value), code)?;
+        t.value_names()?.insert((key, code), value)?;
         dict.codes.insert(value.into(), code);
         dict.names.push(value.into());
         undo.values.push(key);
@@ -151,8 +187,8 @@ impl Dict {
     }
 
     /// The value with `code` under `key`.
-    pub fn value_name(&mut self, t: &DictTables<'_>, key: u32, code: u32) -> Result<&str> {
-        let dict = self.load_values(&t.value_names, key)?;
+    pub fn value_name(&mut self, t: &mut DictTables<'_>, key: u32, code: u32) -> Result<&str> {
+        let dict = self.load_values(t, key)?;
         dict.names
             .get(code as usize)
             .map(|s| &**s)

@@ -5,7 +5,7 @@
 //! rarely-used keys does not pay a slot per run for each. A dense column may be
 //! shorter than the index: rows past its end lack the key.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use super::bitmap::Bitmap;
 

@@ -19,7 +19,7 @@ mod pred;
 mod snapshot;
 mod table;
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock, RwLock};
 
@@ -147,9 +147,9 @@ impl SearchIndex {
             seq: 0,
             rows: 0,
             keys: Vec::new(),
-            key_ids: HashMap::new(),
-            experiments: HashMap::new(),
-            slots: HashMap::new(),
+            key_ids: HashMap::default(),
+            experiments: HashMap::default(),
+            slots: HashMap::default(),
             snapshot: None,
             order: RwLock::new(None),
             changed_since_snapshot: 0,
@@ -334,7 +334,7 @@ impl SearchIndex {
                 .collect();
             self.keys = keys;
         }
-        let mut experiments = HashMap::new();
+        let mut experiments = HashMap::default();
         for entry in txn.open_table(EXPERIMENTS)?.iter()? {
             let (id, bytes) = entry?;
             let row: ExperimentRow = decode("experiment", bytes.value())?;
@@ -477,6 +477,19 @@ impl Store {
     /// transaction at that same commit. Both are snapshots: later commits do
     /// not change them, so a search sees one consistent state throughout.
     pub fn search_index(&self) -> Result<(Arc<SearchIndex>, ReadTransaction)> {
+        self.current_index(true)
+    }
+
+    /// Brings the shared search index up to the latest commit without
+    /// writing a snapshot. A bulk ingest calls this from a second thread after
+    /// each commit, so the index work overlaps the writing instead of
+    /// following it; the ingest's final [`Store::refresh_index_snapshot`]
+    /// then only has the last commit to apply.
+    pub fn catch_up_index(&self) -> Result<()> {
+        self.current_index(false).map(|_| ())
+    }
+
+    fn current_index(&self, may_snapshot: bool) -> Result<(Arc<SearchIndex>, ReadTransaction)> {
         let cache = &self.index;
         loop {
             let txn = self.begin_read()?;
@@ -504,7 +517,7 @@ impl Store {
                 // Copies the index (shallowly) only if a search still holds it.
                 let idx = Arc::make_mut(&mut shared);
                 idx.catch_up(self, &txn)?;
-                if should_snapshot(idx) {
+                if may_snapshot && should_snapshot(idx) {
                     // A failed snapshot write only costs the next open some time.
                     if let Ok(snap) = snapshot::write(&cache.dir, idx) {
                         idx.changed_since_snapshot = 0;

@@ -16,7 +16,7 @@ mod compact;
 mod read;
 mod write;
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -136,7 +136,7 @@ impl Store {
         txn.commit()?;
         let store = Store {
             key_names: RwLock::new(Vec::new()),
-            value_texts: RwLock::new(HashMap::new()),
+            value_texts: RwLock::new(HashMap::default()),
             segments: SegmentCache::new(dir.join(SEGMENTS_DIR)),
             index: IndexCache::new(dir.join(INDEX_DIR)),
             writer: Some(Mutex::new(Writer { dict })),
@@ -179,7 +179,7 @@ impl Store {
         }
         Ok(Store {
             key_names: RwLock::new(Vec::new()),
-            value_texts: RwLock::new(HashMap::new()),
+            value_texts: RwLock::new(HashMap::default()),
             segments: SegmentCache::new(dir.join(SEGMENTS_DIR)),
             index: IndexCache::new(dir.join(INDEX_DIR)),
             writer: None,

@@ -1,7 +1,9 @@
 //! Reads: runs, experiments and metric histories, each from one consistent
 //! catalog snapshot.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashSet};
 use std::sync::Arc;
 
 use redb::{ReadTransaction, ReadableTable};
@@ -49,8 +51,8 @@ impl Store {
             store: self,
             txn,
             value_names: txn.open_table(VALUE_NAMES)?,
-            experiments: HashMap::new(),
-            values: HashMap::new(),
+            experiments: HashMap::default(),
+            values: HashMap::default(),
         };
         let mut out = Vec::with_capacity(ids.len());
         for &run_id in ids {
@@ -146,7 +148,7 @@ impl Store {
         let mut wanted: Vec<u64> = series.iter().copied().collect();
         wanted.sort_unstable();
         let (Some(&lo), Some(&hi)) = (wanted.first(), wanted.last()) else {
-            return Ok(HashSet::new());
+            return Ok(HashSet::default());
         };
         let mut found = PointColumns::default();
         for (id, seg) in segments_holding(&txn.open_table(SEGMENTS)?, lo, hi)? {
@@ -161,7 +163,7 @@ impl Store {
                     .read_series_many(&inside, &mut found)?;
             }
         }
-        let mut keys = HashSet::with_capacity(found.len());
+        let mut keys = HashSet::with_capacity_and_hasher(found.len(), Default::default());
         for i in 0..found.len() {
             let p = MetricPoint {
                 step: found.step[i],
@@ -233,7 +235,7 @@ fn experiment_from_row(id: u32, row: ExperimentRow) -> Result<Experiment> {
 /// Open segments, shared by all readers of a store.
 pub(crate) struct SegmentCache {
     dir: std::path::PathBuf,
-    open: std::sync::RwLock<std::collections::HashMap<u64, Arc<Segment>>>,
+    open: std::sync::RwLock<HashMap<u64, Arc<Segment>>>,
 }
 
 impl SegmentCache {

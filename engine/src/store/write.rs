@@ -8,7 +8,7 @@
 //! the catalog's pending table; a crash at any instant leaves either all of
 //! the batch or none of it.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 use std::sync::MutexGuard;
 
 use redb::{ReadableTable, Table, WriteTransaction};
@@ -138,9 +138,9 @@ impl<'s> WriteBatch<'s> {
             writer,
             txn: Some(txn),
             state,
-            runs: HashMap::new(),
+            runs: HashMap::default(),
             points: PointColumns::default(),
-            dedupe: HashSet::new(),
+            dedupe: HashSet::default(),
             undo: DictUndo::default(),
             failed: false,
         })
@@ -374,7 +374,7 @@ impl<'s> WriteBatch<'s> {
         for (k, v) in &rec.params {
             limits::check_param(k, v)?;
         }
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         for (k, v) in &rec.params {
             if !seen.insert(k.as_str()) {
                 let first = rec.params.iter().find(|(k2, _)| k2 == k).map(|(_, v)| v);
@@ -391,14 +391,14 @@ impl<'s> WriteBatch<'s> {
         for (k, pts) in &rec.metrics {
             limits::check_key(limits::KeyKind::Metric, k)?;
             for p in pts {
-                limits::check_metric(k, p.timestamp)?;
+                limits::check_metric_timestamp(k, p.timestamp)?;
             }
         }
         for input in &rec.inputs {
             limits::check_input(input)?;
         }
         if let Some(name) = run_name {
-            limits::check_length("run name", name, limits::MAX_TAG_VAL_LENGTH)?;
+            limits::check_length(|| "run name".into(), name, limits::MAX_TAG_VAL_LENGTH)?;
         }
 
         let experiment = match &existing {
@@ -476,18 +476,18 @@ impl<'s> WriteBatch<'s> {
             .txn
             .as_ref()
             .ok_or_else(|| Error::corrupt("write batch", "closed"))?;
-        let t = DictTables::open(txn)?;
+        let mut t = DictTables::open(txn)?;
         let dict = &mut self.writer.dict;
         for (k, v) in params {
             let Some(key) = dict.key_id(k) else { continue };
             let Some(stored) = row.param(key) else {
                 continue;
             };
-            if dict.value_code(&t, key, v)? != Some(stored) {
+            if dict.value_code(&mut t, key, v)? != Some(stored) {
                 return Err(Error::ParamConflict {
                     run_id: fmt_id(run_id),
                     key: k.clone(),
-                    old: dict.value_name(&t, key, stored)?.to_owned(),
+                    old: dict.value_name(&mut t, key, stored)?.to_owned(),
                     new: v.clone(),
                 });
             }
