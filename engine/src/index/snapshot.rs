@@ -2,7 +2,9 @@
 //! can open a large store without rebuilding the index.
 //!
 //! ```text
-//! "RSIDX001"  sections (raw little-endian arrays, 8-byte aligned)…
+//! "RSIDX002"  sections (little-endian arrays, 8-byte aligned, each
+//!             byte-stream-split by its value width and zstd-compressed
+//!             when that makes it smaller)…
 //!             header (postcard: sequence, rows, where each column's sections are)
 //!             header length (u64 LE)  "RSIDXEND"
 //! ```
@@ -12,6 +14,7 @@
 //! name, synced and renamed into place, and never modified afterwards. They are
 //! derived data: a missing or damaged snapshot only means a slower open.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -23,7 +26,13 @@ use super::column::{Dictionary, InputEntry, NO_CODE, Slots, TextColumn};
 use super::{ColKey, Column, SearchIndex};
 use crate::error::{Error, Result};
 
-const MAGIC: &[u8; 8] = b"RSIDX001";
+const MAGIC: &[u8; 8] = b"RSIDX002";
+/// zstd level of snapshot sections: fast, and most of the gain.
+const ZSTD_LEVEL: i32 = 3;
+/// Sections smaller than this are stored as they are.
+const MIN_COMPRESS: usize = 4096;
+/// No decompressed section is larger (a damaged header cannot make us allocate more).
+const MAX_SECTION: u64 = 1 << 36;
 const END_MAGIC: &[u8; 8] = b"RSIDXEND";
 const PREFIX: &str = "snapshot-";
 const SUFFIX: &str = ".snap";
@@ -32,6 +41,11 @@ const SUFFIX: &str = ".snap";
 struct Sec {
     off: u64,
     len: u64,
+    /// Length before compression; `None` when stored as is.
+    raw: Option<u64>,
+    /// Value width the bytes were split by before compressing (byte `j` of
+    /// every value together, so zstd sees exponents with exponents); 1 = none.
+    split: u8,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -216,21 +230,39 @@ impl Snapshot {
                 Column::Num(self.slots(s, |b| f64::from_bits(u64::from_le_bytes(arr(b))), 8)?)
             }
             ColDesc::Inputs(s) => {
-                let list: Vec<InputEntry> = postcard::from_bytes(self.sec(*s, 1)?)
+                let list: Vec<InputEntry> = postcard::from_bytes(&self.sec(*s, 1)?)
                     .map_err(|e| self.bad(&format!("inputs: {e}")))?;
                 Column::Inputs(list)
             }
         })
     }
 
-    fn sec(&self, s: Sec, width: u64) -> Result<&[u8]> {
-        if !s.len.is_multiple_of(width) {
+    fn sec(&self, s: Sec, width: u64) -> Result<Cow<'_, [u8]>> {
+        let (a, b) = (s.off as usize, (s.off + s.len) as usize);
+        let stored = self
+            .bytes
+            .get(a..b)
+            .ok_or_else(|| self.bad("section out of range"))?;
+        let bytes = match s.raw {
+            None => Cow::Borrowed(stored),
+            Some(raw) if raw <= MAX_SECTION => {
+                let out = zstd::bulk::decompress(stored, raw as usize)
+                    .map_err(|e| self.bad(&format!("section does not decompress: {e}")))?;
+                if out.len() as u64 != raw {
+                    return Err(self.bad("decompressed section length"));
+                }
+                let out = match s.split {
+                    0 | 1 => out,
+                    w => unsplit(&out, usize::from(w)).ok_or_else(|| self.bad("split width"))?,
+                };
+                Cow::Owned(out)
+            }
+            Some(_) => return Err(self.bad("section too large")),
+        };
+        if !(bytes.len() as u64).is_multiple_of(width) {
             return Err(self.bad("section length"));
         }
-        let (a, b) = (s.off as usize, (s.off + s.len) as usize);
-        self.bytes
-            .get(a..b)
-            .ok_or_else(|| self.bad("section out of range"))
+        Ok(bytes)
     }
 
     fn u32s(&self, s: Sec) -> Result<Vec<u32>> {
@@ -280,6 +312,33 @@ fn push_slots(secs: &mut Vec<Sec>, d: &SlotsDesc) {
     }
 }
 
+/// Byte `j` of every `width`-byte value together: `[a0 a1 b0 b1] -> [a0 b0 a1 b1]`.
+fn split_bytes(bytes: &[u8], width: usize) -> Vec<u8> {
+    let n = bytes.len() / width;
+    let mut out = vec![0u8; bytes.len()];
+    for (i, value) in bytes.chunks_exact(width).enumerate() {
+        for (j, &b) in value.iter().enumerate() {
+            out[j * n + i] = b;
+        }
+    }
+    out
+}
+
+/// The inverse of [`split_bytes`]; `None` when the length is not whole values.
+fn unsplit(bytes: &[u8], width: usize) -> Option<Vec<u8>> {
+    if width == 0 || !bytes.len().is_multiple_of(width) {
+        return None;
+    }
+    let n = bytes.len() / width;
+    let mut out = vec![0u8; bytes.len()];
+    for (i, value) in out.chunks_exact_mut(width).enumerate() {
+        for (j, b) in value.iter_mut().enumerate() {
+            *b = bytes[j * n + i];
+        }
+    }
+    Some(out)
+}
+
 fn arr<const N: usize>(b: &[u8]) -> [u8; N] {
     let mut a = [0u8; N];
     a.copy_from_slice(&b[..N]);
@@ -302,15 +361,36 @@ impl SectionWriter {
         Ok(())
     }
 
-    fn section(&mut self, fill: impl FnOnce(&mut Vec<u8>)) -> Result<Sec> {
+    /// Writes a section of values `width` bytes wide, compressed when that
+    /// makes it smaller.
+    fn section(&mut self, width: u8, fill: impl FnOnce(&mut Vec<u8>)) -> Result<Sec> {
         let pad = (8 - self.pos % 8) % 8;
         self.write(&[0u8; 8][..pad as usize])?;
         let mut buf = Vec::new();
         fill(&mut buf);
-        let sec = Sec {
+        let mut sec = Sec {
             off: self.pos,
             len: buf.len() as u64,
+            raw: None,
+            split: 1,
         };
+        if buf.len() >= MIN_COMPRESS {
+            let split = width > 1 && buf.len().is_multiple_of(usize::from(width));
+            let input = if split {
+                Cow::Owned(split_bytes(&buf, usize::from(width)))
+            } else {
+                Cow::Borrowed(buf.as_slice())
+            };
+            let packed =
+                zstd::bulk::compress(&input, ZSTD_LEVEL).map_err(|e| Error::io(&self.path, e))?;
+            if packed.len() < buf.len() - buf.len() / 16 {
+                sec.len = packed.len() as u64;
+                sec.raw = Some(buf.len() as u64);
+                sec.split = if split { width } else { 1 };
+                self.write(&packed)?;
+                return Ok(sec);
+            }
+        }
         self.write(&buf)?;
         Ok(sec)
     }
@@ -319,12 +399,13 @@ impl SectionWriter {
         &mut self,
         s: &Slots<T>,
         rows: u32,
+        width: u8,
         put: impl Fn(&mut Vec<u8>, T),
     ) -> Result<SlotsDesc> {
         let count = s.count();
         let dense = count > 0 && count * 4 >= rows as usize;
         if dense {
-            let sec = self.section(|b| {
+            let sec = self.section(width, |b| {
                 let mut next = 0u32;
                 s.for_each(|r, v| {
                     while next < r {
@@ -341,9 +422,10 @@ impl SectionWriter {
             })?;
             Ok(SlotsDesc::Dense(sec))
         } else {
-            let rows_sec =
-                self.section(|b| s.for_each(|r, _| b.extend_from_slice(&r.to_le_bytes())))?;
-            let vals_sec = self.section(|b| s.for_each(|_, v| put(b, v)))?;
+            let rows_sec = self.section(4, |b| {
+                s.for_each(|r, _| b.extend_from_slice(&r.to_le_bytes()))
+            })?;
+            let vals_sec = self.section(width, |b| s.for_each(|_, v| put(b, v)))?;
             Ok(SlotsDesc::Sparse {
                 rows: rows_sec,
                 vals: vals_sec,
@@ -378,16 +460,16 @@ pub(crate) fn write(dir: &Path, idx: &SearchIndex) -> Result<Snapshot> {
             continue;
         };
         let desc = match col {
-            Column::U128(v) => ColDesc::U128(
-                w.section(|b| v.iter().for_each(|x| b.extend_from_slice(&x.to_le_bytes())))?,
-            ),
-            Column::U32(v) => ColDesc::U32(
-                w.section(|b| v.iter().for_each(|x| b.extend_from_slice(&x.to_le_bytes())))?,
-            ),
-            Column::U8(v) => ColDesc::U8(w.section(|b| b.extend_from_slice(v))?),
-            Column::I64(v) => ColDesc::I64(
-                w.section(|b| v.iter().for_each(|x| b.extend_from_slice(&x.to_le_bytes())))?,
-            ),
+            Column::U128(v) => ColDesc::U128(w.section(16, |b| {
+                v.iter().for_each(|x| b.extend_from_slice(&x.to_le_bytes()))
+            })?),
+            Column::U32(v) => ColDesc::U32(w.section(4, |b| {
+                v.iter().for_each(|x| b.extend_from_slice(&x.to_le_bytes()))
+            })?),
+            Column::U8(v) => ColDesc::U8(w.section(1, |b| b.extend_from_slice(v))?),
+            Column::I64(v) => ColDesc::I64(w.section(8, |b| {
+                v.iter().for_each(|x| b.extend_from_slice(&x.to_le_bytes()))
+            })?),
             Column::Text(t) => {
                 let mut offsets = Vec::with_capacity(t.dict.len() + 1);
                 let mut total = 0u32;
@@ -396,18 +478,18 @@ pub(crate) fn write(dir: &Path, idx: &SearchIndex) -> Result<Snapshot> {
                     total = total.saturating_add(v.len() as u32);
                     offsets.push(total);
                 }
-                let dict_offsets = w.section(|b| {
+                let dict_offsets = w.section(4, |b| {
                     offsets
                         .iter()
                         .for_each(|x| b.extend_from_slice(&x.to_le_bytes()))
                 })?;
-                let dict_bytes = w.section(|b| {
+                let dict_bytes = w.section(1, |b| {
                     t.dict
                         .values()
                         .iter()
                         .for_each(|v| b.extend_from_slice(v.as_bytes()))
                 })?;
-                let codes = w.slots(&t.codes, rows, |b, c: u32| {
+                let codes = w.slots(&t.codes, rows, 4, |b, c: u32| {
                     b.extend_from_slice(&c.to_le_bytes())
                 })?;
                 ColDesc::Text {
@@ -416,18 +498,18 @@ pub(crate) fn write(dir: &Path, idx: &SearchIndex) -> Result<Snapshot> {
                     codes,
                 }
             }
-            Column::Num(s) => ColDesc::Num(w.slots(s, rows, |b, v: f64| {
+            Column::Num(s) => ColDesc::Num(w.slots(s, rows, 8, |b, v: f64| {
                 b.extend_from_slice(&v.to_bits().to_le_bytes())
             })?),
             Column::Inputs(list) => {
                 let bytes = postcard::to_stdvec(list)
                     .map_err(|e| Error::corrupt("index inputs", format!("encode: {e}")))?;
-                ColDesc::Inputs(w.section(|b| b.extend_from_slice(&bytes))?)
+                ColDesc::Inputs(w.section(1, |b| b.extend_from_slice(&bytes))?)
             }
         };
         columns.push((key, desc));
     }
-    let order_sec = w.section(|b| {
+    let order_sec = w.section(4, |b| {
         order
             .iter()
             .for_each(|x| b.extend_from_slice(&x.to_le_bytes()))
@@ -513,4 +595,68 @@ pub(crate) fn remove_older(dir: &Path, seq: u64) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_split_round_trips_and_groups_bytes() {
+        let values: Vec<u8> = (0..24u8).collect();
+        let split = split_bytes(&values, 8);
+        assert_eq!(&split[..3], &[0, 8, 16]);
+        assert_eq!(unsplit(&split, 8).unwrap(), values);
+        assert!(unsplit(&values[..5], 4).is_none());
+        assert!(unsplit(&values, 0).is_none());
+    }
+
+    #[test]
+    fn compressed_sections_read_back_and_damage_is_caught() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        let file = File::create(&path).unwrap();
+        let mut w = SectionWriter {
+            out: BufWriter::new(file),
+            pos: 0,
+            path: path.clone(),
+        };
+        let words: Vec<u64> = (0..4096u64).map(|i| i % 7).collect();
+        let sec = w
+            .section(8, |b| {
+                words
+                    .iter()
+                    .for_each(|x| b.extend_from_slice(&x.to_le_bytes()))
+            })
+            .unwrap();
+        assert!(sec.raw.is_some() && sec.len < 4096 * 8 / 4, "{sec:?}");
+        let file = w.out.into_inner().unwrap();
+        file.sync_all().unwrap();
+        let snap = Snapshot {
+            path: path.clone(),
+            bytes: crate::mmap::map_file(&path).unwrap(),
+            header: Header {
+                seq: 1,
+                rows: 0,
+                columns: vec![],
+                order: None,
+            },
+        };
+        let back = snap.sec(sec, 8).unwrap();
+        let got: Vec<u64> = back
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(arr(c)))
+            .collect();
+        assert_eq!(got, words);
+        let lying = Sec {
+            raw: Some(sec.raw.unwrap() + 8),
+            ..sec
+        };
+        assert!(snap.sec(lying, 8).is_err());
+        let huge = Sec {
+            raw: Some(MAX_SECTION + 1),
+            ..sec
+        };
+        assert!(snap.sec(huge, 8).is_err());
+    }
 }
