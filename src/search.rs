@@ -24,7 +24,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use crate::engine::{Error as EngineError, RunId, Store};
+use crate::engine::{Error as EngineError, Store};
 use crate::error::Result;
 use crate::output::RunsPage;
 
@@ -36,24 +36,13 @@ pub use runstore_query::{
 pub fn search(store: &Store, request: &SearchRequest) -> Result<RunsPage> {
     let (index, txn) = store.search_index()?;
     let page = runstore_query::search(&index, request)?;
-    let all_ids = index.run_ids()?;
-    let ids = page
-        .rows
-        .iter()
-        .map(|&row| {
-            all_ids
-                .get(row as usize)
-                .map(|&id| RunId::from_u128(id))
-                .ok_or_else(|| EngineError::corrupt("search index", format!("no row {row}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     let runs = store
-        .runs_at(&txn, &ids)?
+        .runs_at_rows(&txn, &page.rows)?
         .into_iter()
-        .zip(&ids)
-        .map(|(run, id)| {
+        .zip(&page.rows)
+        .map(|(run, row)| {
             run.ok_or_else(|| {
-                EngineError::corrupt("search index", format!("run {id} not in catalog"))
+                EngineError::corrupt("search index", format!("row {row} not in catalog"))
             })
         })
         .collect::<Result<Vec<_>, _>>()?;

@@ -28,16 +28,21 @@ pub(crate) const VALUES: TableDefinition<(u32, &str), u32> = TableDefinition::ne
 /// (key id, value code) → value.
 pub(crate) const VALUE_NAMES: TableDefinition<(u32, u32), &str> =
     TableDefinition::new("value_names");
-/// Run id → [`rows::RunRow`]: attributes, params, tags, latest metric values, inputs.
-pub(crate) const RUNS: TableDefinition<u128, &[u8]> = TableDefinition::new("runs");
+/// Run ordinal → [`rows::RunRow`]: attributes, params, tags, latest metric
+/// values, inputs. Keyed by the dense ordinal, new runs append at the right
+/// edge of the tree: pages fill completely and a commit rewrites only the
+/// pages it adds, where random run ids would touch (and copy) most of them.
+pub(crate) const RUNS: TableDefinition<u32, &[u8]> = TableDefinition::new("run_rows");
+/// Run id → run ordinal.
+pub(crate) const RUN_IDS: TableDefinition<u128, u32> = TableDefinition::new("run_ids");
 /// (series, sequence) → packed points not yet compacted into a segment.
 /// A series is `run ordinal << 32 | metric key id`.
 pub(crate) const PENDING: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("pending");
 /// Segment id → [`rows::SegmentRow`], the manifest of Parquet segments.
 pub(crate) const SEGMENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("segments");
-/// (commit sequence, run id) → (): which runs each commit changed, for the
-/// search index to catch up from its last snapshot.
-pub(crate) const CHANGES: TableDefinition<(u64, u128), ()> = TableDefinition::new("changes");
+/// (commit sequence, run ordinal) → (): which runs each commit changed, for
+/// the search index to catch up from its last snapshot.
+pub(crate) const CHANGES: TableDefinition<(u64, u32), ()> = TableDefinition::new("changes");
 
 /// The series id of a run's metric key: `ordinal << 32 | key id`.
 #[inline]

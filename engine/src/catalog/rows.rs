@@ -16,14 +16,6 @@ pub(crate) fn decode<'a, T: Deserialize<'a>>(what: &str, bytes: &'a [u8]) -> Res
     postcard::from_bytes(bytes).map_err(|e| Error::corrupt(what, e))
 }
 
-/// The ordinal of an encoded [`RunRow`] (its first field), without decoding
-/// the rest.
-pub(crate) fn run_row_ordinal(bytes: &[u8]) -> Result<u32> {
-    postcard::take_from_bytes::<u32>(bytes)
-        .map(|(ordinal, _)| ordinal)
-        .map_err(|e| Error::corrupt("run", e))
-}
-
 /// A run as the `RUNS` table holds it. Keys and param/tag values are
 /// dictionary codes ([`super::dict`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -31,6 +23,8 @@ pub(crate) struct RunRow {
     /// Dense number given at creation: the run's row in the search index and
     /// the high half of its metric series ids.
     pub ordinal: u32,
+    /// The run id, big-endian (the table is keyed by ordinal).
+    pub id: [u8; 16],
     /// Experiment id.
     pub experiment: u32,
     /// [`crate::RunStatus`] code.
@@ -65,6 +59,33 @@ pub(crate) struct LatestRow {
 }
 
 impl RunRow {
+    /// Encodes the row. Times are stored relative to the start time (end
+    /// time, latest-point timestamps): a few bytes each instead of six.
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        let mut stored = self.clone();
+        stored.end_time = self.end_time.map(|t| t.wrapping_sub(self.start_time));
+        for m in &mut stored.metrics {
+            m.point.timestamp = m.point.timestamp.wrapping_sub(self.start_time);
+        }
+        encode(&stored)
+    }
+
+    /// Decodes a row [`RunRow::encode`] made.
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut row: RunRow = decode("run", bytes)?;
+        let start = row.start_time;
+        row.end_time = row.end_time.map(|t| t.wrapping_add(start));
+        for m in &mut row.metrics {
+            m.point.timestamp = m.point.timestamp.wrapping_add(start);
+        }
+        Ok(row)
+    }
+
+    /// The run id as an integer.
+    pub fn run_id(&self) -> u128 {
+        u128::from_be_bytes(self.id)
+    }
+
     /// The code of param `key`, if set.
     pub fn param(&self, key: u32) -> Option<u32> {
         lookup(&self.params, key)
@@ -179,6 +200,7 @@ mod tests {
     fn run_row_round_trips() {
         let mut row = RunRow {
             ordinal: 7,
+            id: 0xabcdu128.to_be_bytes(),
             experiment: 2,
             status: 2,
             lifecycle: 0,
@@ -208,13 +230,25 @@ mod tests {
                 timestamp: 3,
             },
         );
-        let bytes = encode(&row).unwrap();
-        let back: RunRow = decode("run", &bytes).unwrap();
+        row.end_time = Some(i64::MIN);
+        row.set_latest(
+            6,
+            MetricPoint {
+                step: 0,
+                value: 1.0,
+                timestamp: i64::MAX,
+            },
+        );
+        let bytes = row.encode().unwrap();
+        let back = RunRow::decode(&bytes).unwrap();
+        assert_eq!(back.end_time, Some(i64::MIN));
+        assert_eq!(back.latest(6).unwrap().timestamp, i64::MAX);
         assert_eq!(back.params, row.params);
         assert!(back.latest(5).unwrap().value.is_nan());
         assert_eq!(back.inputs, row.inputs);
         assert_eq!(back.param(3), Some(4));
         assert_eq!(back.param(4), None);
+        assert_eq!(back.run_id(), 0xabcd);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use super::rows::{decode, encode};
 use crate::error::{Error, Result};
 
 /// The on-disk format this build writes and reads.
-pub(crate) const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 2;
 
 const STATE_KEY: &str = "state";
 

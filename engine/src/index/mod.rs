@@ -32,7 +32,7 @@ pub use pred::{CmpOp, Field, Literal, Pred, Truth};
 pub use table::{IndexView, RowValue};
 
 use crate::catalog::dict::load_key_names;
-use crate::catalog::rows::{ExperimentRow, RunRow, decode, run_row_ordinal as row_ordinal};
+use crate::catalog::rows::{ExperimentRow, RunRow, decode};
 use crate::catalog::{CHANGES, EXPERIMENTS, KEY_NAMES, RUNS, VALUE_NAMES};
 use crate::error::{Error, Result};
 use crate::metric::search_value;
@@ -245,24 +245,12 @@ impl SearchIndex {
         let runs = txn.open_table(RUNS)?;
         let value_names = txn.open_table(VALUE_NAMES)?;
         let changes = txn.open_table(CHANGES)?;
-        let mut changed: Vec<u128> = Vec::new();
-        for entry in changes.range((self.seq + 1, 0)..=(state.seq, u128::MAX))? {
+        let mut changed: Vec<u32> = Vec::new();
+        for entry in changes.range((self.seq + 1, 0)..=(state.seq, u32::MAX))? {
             let (k, _) = entry?;
             changed.push(k.value().1);
         }
-        changed.sort_unstable();
-        changed.dedup();
-        let mut ordered = Vec::with_capacity(changed.len());
-        for id in &changed {
-            let Some(bytes) = runs.get(*id)? else {
-                return Err(Error::corrupt(
-                    "change log",
-                    format!("run {id:032x} missing"),
-                ));
-            };
-            ordered.push((row_ordinal(bytes.value())?, *id));
-        }
-        self.apply_in_row_order(&mut ordered, &runs, &value_names)?;
+        self.apply_in_row_order(&mut changed, &runs, &value_names)?;
         self.changed_since_snapshot += changed.len() as u64;
         self.rows = self.rows.max(state.next_ordinal);
         self.seq = state.seq;
@@ -278,35 +266,40 @@ impl SearchIndex {
         self.load_dictionaries(txn)?;
         let runs = txn.open_table(RUNS)?;
         let value_names = txn.open_table(VALUE_NAMES)?;
-        let mut ordered = Vec::new();
+        // The table is keyed by ordinal: its order is row order.
+        let mut count = 0u64;
         for entry in runs.iter()? {
-            let (id, bytes) = entry?;
-            ordered.push((row_ordinal(bytes.value())?, id.value()));
+            let (ordinal, bytes) = entry?;
+            let row = RunRow::decode(bytes.value())?;
+            check_ordinal(ordinal.value(), &row)?;
+            self.apply_row(row.run_id(), &row, &value_names)?;
+            count += 1;
         }
-        self.apply_in_row_order(&mut ordered, &runs, &value_names)?;
         self.rows = state.next_ordinal;
         self.seq = state.seq;
-        self.changed_since_snapshot = ordered.len() as u64;
+        self.changed_since_snapshot = count;
         self.rebalance_loaded();
         Ok(())
     }
 
-    /// Applies runs `(ordinal, id)` in ordinal order. Rows are the runs'
-    /// ordinals, and the catalog keys runs by (random) id: in id order, sparse
-    /// columns would insert mid-vector for every run, quadratic in a bulk load.
+    /// Applies the runs with `ordinals` in ordinal (row) order: out of order,
+    /// sparse columns would insert mid-vector for every run, quadratic in a
+    /// bulk load.
     fn apply_in_row_order(
         &mut self,
-        ordered: &mut [(u32, u128)],
-        runs: &impl ReadableTable<u128, &'static [u8]>,
+        ordinals: &mut Vec<u32>,
+        runs: &impl ReadableTable<u32, &'static [u8]>,
         value_names: &impl ReadableTable<(u32, u32), &'static str>,
     ) -> Result<()> {
-        ordered.sort_unstable();
-        for &(_, id) in ordered.iter() {
-            let bytes = runs
-                .get(id)?
-                .ok_or_else(|| Error::corrupt("catalog", format!("run {id:032x} vanished")))?;
-            let row: RunRow = decode("run", bytes.value())?;
-            self.apply_row(id, &row, value_names)?;
+        ordinals.sort_unstable();
+        ordinals.dedup();
+        for &ordinal in ordinals.iter() {
+            let bytes = runs.get(ordinal)?.ok_or_else(|| {
+                Error::corrupt("change log", format!("run with ordinal {ordinal} missing"))
+            })?;
+            let row = RunRow::decode(bytes.value())?;
+            check_ordinal(ordinal, &row)?;
+            self.apply_row(row.run_id(), &row, value_names)?;
         }
         Ok(())
     }
@@ -589,6 +582,17 @@ impl Store {
         self.trim_changes_upto(seq)?;
         snapshot::remove_older(&self.index.dir, seq)
     }
+}
+
+/// A run row must sit under its own ordinal.
+fn check_ordinal(key: u32, row: &RunRow) -> Result<()> {
+    if row.ordinal != key {
+        return Err(Error::corrupt(
+            "catalog",
+            format!("run row under ordinal {key} says {}", row.ordinal),
+        ));
+    }
+    Ok(())
 }
 
 fn should_snapshot(idx: &SearchIndex) -> bool {

@@ -166,7 +166,7 @@ impl Store {
             return Ok(());
         }
         txn.open_table(CHANGES)?
-            .retain_in(..=(seq, u128::MAX), |_, _| false)?;
+            .retain_in(..=(seq, u32::MAX), |_, _| false)?;
         state.changes_floor = seq;
         state.save(&mut txn.open_table(META)?)?;
         txn.commit()?;

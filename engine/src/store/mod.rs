@@ -128,6 +128,7 @@ impl Store {
             txn.open_table(catalog::VALUES)?;
             txn.open_table(catalog::VALUE_NAMES)?;
             txn.open_table(catalog::RUNS)?;
+            txn.open_table(catalog::RUN_IDS)?;
             txn.open_table(catalog::PENDING)?;
             txn.open_table(catalog::SEGMENTS)?;
             txn.open_table(catalog::CHANGES)?;

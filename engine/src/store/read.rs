@@ -13,7 +13,7 @@ use super::write::point_identity;
 use crate::catalog::dict::read_value;
 use crate::catalog::rows::{ExperimentRow, RunRow, SegmentRow, decode, unpack_points};
 use crate::catalog::{
-    EXPERIMENT_NAMES, EXPERIMENTS, KEYS, PENDING, RUNS, SEGMENTS, VALUE_NAMES, series_id,
+    EXPERIMENT_NAMES, EXPERIMENTS, KEYS, PENDING, RUN_IDS, RUNS, SEGMENTS, VALUE_NAMES, series_id,
 };
 use crate::error::{Error, Result};
 use crate::metric::{MetricPoint, point_order, same_point};
@@ -46,6 +46,27 @@ impl Store {
     /// with no run. Tables are opened once and value texts cached, so a page
     /// of thousands of runs costs one catalog lookup per run and value.
     pub fn runs_at(&self, txn: &ReadTransaction, ids: &[RunId]) -> Result<Vec<Option<Run>>> {
+        let run_ids = txn.open_table(RUN_IDS)?;
+        let mut ordinals = Vec::with_capacity(ids.len());
+        for id in ids {
+            ordinals.push(run_ids.get(id.as_u128())?.map(|v| v.value()));
+        }
+        self.decode_runs(txn, &ordinals)
+    }
+
+    /// The runs in rows `rows` of the search index (their ordinals) as of
+    /// `txn`, in the order given; `None` for a row with no run. This is how a
+    /// search reads its page: one lookup per run, in a table keyed by row.
+    pub fn runs_at_rows(&self, txn: &ReadTransaction, rows: &[u32]) -> Result<Vec<Option<Run>>> {
+        let ordinals: Vec<Option<u32>> = rows.iter().map(|&r| Some(r)).collect();
+        self.decode_runs(txn, &ordinals)
+    }
+
+    fn decode_runs(
+        &self,
+        txn: &ReadTransaction,
+        ordinals: &[Option<u32>],
+    ) -> Result<Vec<Option<Run>>> {
         let runs = txn.open_table(RUNS)?;
         let mut decoder = RunDecoder {
             store: self,
@@ -54,14 +75,14 @@ impl Store {
             experiments: HashMap::default(),
             values: HashMap::default(),
         };
-        let mut out = Vec::with_capacity(ids.len());
-        for &run_id in ids {
-            let Some(bytes) = runs.get(run_id.as_u128())? else {
+        let mut out = Vec::with_capacity(ordinals.len());
+        for &ordinal in ordinals {
+            let Some(bytes) = ordinal.map(|o| runs.get(o)).transpose()?.flatten() else {
                 out.push(None);
                 continue;
             };
-            let row: RunRow = decode("run", bytes.value())?;
-            out.push(Some(decoder.run(run_id, &row)?));
+            let row = RunRow::decode(bytes.value())?;
+            out.push(Some(decoder.run(RunId::from_u128(row.run_id()), &row)?));
         }
         decoder.publish();
         Ok(out)
@@ -205,9 +226,12 @@ pub(crate) fn segments_holding(
 
 /// Reads a run's row.
 pub(crate) fn read_run_row(txn: &ReadTransaction, run_id: RunId) -> Result<Option<RunRow>> {
+    let Some(ordinal) = txn.open_table(RUN_IDS)?.get(run_id.as_u128())? else {
+        return Ok(None);
+    };
     let runs = txn.open_table(RUNS)?;
-    let row = runs.get(run_id.as_u128())?;
-    row.map(|v| decode("run", v.value())).transpose()
+    let row = runs.get(ordinal.value())?;
+    row.map(|v| RunRow::decode(v.value())).transpose()
 }
 
 fn read_experiment(txn: &ReadTransaction, id: u32) -> Result<ExperimentRow> {

@@ -18,7 +18,7 @@ use crate::catalog::dict::{DictTables, DictUndo};
 use crate::catalog::rows::{ExperimentRow, RunRow, SegmentRow, decode, encode, pack_points};
 use crate::catalog::state::StoreState;
 use crate::catalog::{
-    CHANGES, EXPERIMENT_NAMES, EXPERIMENTS, META, PENDING, RUNS, SEGMENTS, series_id,
+    CHANGES, EXPERIMENT_NAMES, EXPERIMENTS, META, PENDING, RUN_IDS, RUNS, SEGMENTS, series_id,
 };
 use crate::error::{Error, Result};
 use crate::limits;
@@ -500,11 +500,19 @@ impl<'s> WriteBatch<'s> {
         if let Some(t) = self.runs.get(&id.as_u128()) {
             return Ok(Some(t.row.clone()));
         }
-        let runs = self.txn()?.open_table(RUNS)?;
-        let Some(bytes) = runs.get(id.as_u128())? else {
+        let txn = self.txn()?;
+        let Some(ordinal) = txn
+            .open_table(RUN_IDS)?
+            .get(id.as_u128())?
+            .map(|v| v.value())
+        else {
             return Ok(None);
         };
-        let row: RunRow = decode("run", bytes.value())?;
+        let runs = txn.open_table(RUNS)?;
+        let bytes = runs
+            .get(ordinal)?
+            .ok_or_else(|| Error::corrupt("catalog", format!("run {id} has no row")))?;
+        let row = RunRow::decode(bytes.value())?;
         drop(bytes);
         drop(runs);
         self.runs.insert(
@@ -533,6 +541,7 @@ impl<'s> WriteBatch<'s> {
                 .ok_or_else(|| Error::InvalidInput("too many runs in one store".into()))?;
             let row = RunRow {
                 ordinal,
+                id: run_id.to_bytes(),
                 experiment,
                 status: rec.status.unwrap_or(RunStatus::Finished).code(),
                 lifecycle: rec.lifecycle_stage.unwrap_or(LifecycleStage::Active).code(),
@@ -665,13 +674,25 @@ impl<'s> WriteBatch<'s> {
         let mut summary = CommitSummary::default();
         {
             let mut runs = txn.open_table(RUNS)?;
+            let mut run_ids = txn.open_table(RUN_IDS)?;
             let mut changes = txn.open_table(CHANGES)?;
-            for (id, t) in &self.runs {
-                if t.stored.as_ref() == Some(&t.row) {
-                    continue;
+            let mut changed: Vec<(&u128, &Touched)> = self
+                .runs
+                .iter()
+                .filter(|(_, t)| t.stored.as_ref() != Some(&t.row))
+                .collect();
+            // Ids first, in key order; then rows in ordinal order, which for
+            // new runs appends to the end of the table.
+            changed.sort_unstable_by_key(|(id, _)| **id);
+            for (id, t) in &changed {
+                if t.stored.is_none() {
+                    run_ids.insert(**id, t.row.ordinal)?;
                 }
-                runs.insert(*id, encode(&t.row)?.as_slice())?;
-                changes.insert((seq, *id), ())?;
+            }
+            changed.sort_unstable_by_key(|(_, t)| t.row.ordinal);
+            for (_, t) in &changed {
+                runs.insert(t.row.ordinal, t.row.encode()?.as_slice())?;
+                changes.insert((seq, t.row.ordinal), ())?;
                 summary.runs_changed += 1;
             }
         }
