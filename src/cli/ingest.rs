@@ -23,8 +23,12 @@ pub struct Args {
     batch_runs: usize,
 }
 
+/// `ingest` compacts the catalog afterwards once this much of it is free
+/// (and a quarter of the file): a bulk load's leftovers, never a small ingest's.
+const AUTO_COMPACT_MIN_FREE: u64 = 64 << 20;
+
 pub fn run(db: &Path, args: Args) -> Result<(), Error> {
-    let store = runstore::Store::open(db)?;
+    let mut store = runstore::Store::open(db)?;
     if args.batch_points == 0 || args.batch_runs == 0 {
         return Err(Error::Usage(
             "--batch-points and --batch-runs must be at least 1".into(),
@@ -87,6 +91,8 @@ pub fn run(db: &Path, args: Args) -> Result<(), Error> {
         }
     }
     store.refresh_index_snapshot()?;
+    // Bulk loads leave much of the catalog file free; give it back.
+    store.compact_if_sparse(AUTO_COMPACT_MIN_FREE)?;
     println!(
         "ingested {} runs, {} metric points",
         total.runs, total.points
