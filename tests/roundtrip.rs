@@ -388,3 +388,33 @@ fn read_only_store_refuses_writes_and_missing_store_is_an_error() {
     let ro = Store::open_read_only(dir.path()).unwrap();
     assert!(ro.write().is_err());
 }
+
+#[test]
+fn batches_after_an_abandoned_one_write_only_their_own_points() {
+    use crate::util::{assert_whole, record, run_id};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("db")).unwrap();
+    // Each batch is large enough to go straight to a segment; a writer
+    // reuses one batch's buffers in the next.
+    let batch_of = |runs: std::ops::Range<u64>| {
+        let mut w = store.write().unwrap();
+        for i in runs {
+            w.upsert_run(record(i, 10, 10)).unwrap();
+        }
+        w
+    };
+    let summary = batch_of(0..700).commit().unwrap();
+    assert_eq!(summary.points_written, 70_000);
+    assert!(summary.wrote_segment);
+    drop(batch_of(700..1400)); // abandoned, never committed
+    let summary = batch_of(1400..2100).commit().unwrap();
+    assert_eq!(summary.points_written, 70_000);
+    let summary = batch_of(2100..2150).commit().unwrap();
+    assert_eq!(summary.points_written, 5_000);
+    for i in (0..700).chain(1400..2150).step_by(7) {
+        assert_whole(&store, i, 10, 10);
+    }
+    for i in 700..1400 {
+        assert!(!store.run_exists(run_id(i)).unwrap(), "run {i}");
+    }
+}

@@ -71,6 +71,15 @@ impl PointColumns {
         self.series.is_empty()
     }
 
+    /// Rows the columns can hold without growing.
+    pub fn capacity(&self) -> usize {
+        self.series
+            .capacity()
+            .min(self.step.capacity())
+            .min(self.timestamp.capacity())
+            .min(self.value.capacity())
+    }
+
     /// Removes every row, keeping the allocations.
     pub fn clear(&mut self) {
         self.series.clear();

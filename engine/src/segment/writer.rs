@@ -8,9 +8,15 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float64Array, Int64Array, UInt64Array};
 use arrow::record_batch::RecordBatch;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+
 use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_writer::ArrowWriterOptions;
-use parquet::errors::ParquetError;
+use parquet::arrow::arrow_writer::{
+    ArrowColumnChunk, ArrowColumnWriter, ArrowWriterOptions, compute_leaves,
+};
+use parquet::errors::{ParquetError, Result as ParquetResult};
+use parquet::file::writer::SerializedFileWriter;
 
 use super::SegmentInfo;
 use super::columns::{PointColumns, RowKey};
@@ -42,8 +48,23 @@ pub(crate) fn write_segment_with(
         return Err(disorder(path, i));
     }
     let mut writer = SegmentWriter::create(path, options)?;
-    writer.write_sorted(points)?;
+    if points.len() < PARALLEL_MIN_ROWS || encoding_threads() < 2 {
+        writer.write_sorted(points)?;
+    } else {
+        writer.write_parallel(points, options.row_group_rows.max(1))?;
+    }
     writer.finish()
+}
+
+/// Below this many rows a segment is encoded on the calling thread alone.
+const PARALLEL_MIN_ROWS: usize = 256 * 1024;
+
+/// Threads that encode one segment's column chunks (the caller is one).
+fn encoding_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(4)
 }
 
 fn disorder(path: &Path, row: impl std::fmt::Display) -> Error {
@@ -63,11 +84,18 @@ fn disorder(path: &Path, row: impl std::fmt::Display) -> Error {
 pub(crate) struct SegmentWriter {
     path: PathBuf,
     tmp: PathBuf,
-    writer: Option<ArrowWriter<File>>,
+    writer: Option<Sink>,
     rows: u64,
     min_series: u64,
     max_series: u64,
     last: Option<RowKey>,
+}
+
+/// Where a segment's row groups go: the Arrow writer, or (after a parallel
+/// encode) the Parquet file writer underneath it.
+enum Sink {
+    Arrow(ArrowWriter<File>),
+    Serialized(SerializedFileWriter<File>),
 }
 
 impl SegmentWriter {
@@ -95,7 +123,7 @@ impl SegmentWriter {
                 .with_skip_arrow_metadata(true),
         )
         .map_err(|e| this.parquet_error(e))?;
-        this.writer = Some(writer);
+        this.writer = Some(Sink::Arrow(writer));
         Ok(this)
     }
 
@@ -118,7 +146,7 @@ impl SegmentWriter {
         if self.last.is_some_and(|last| last >= first) {
             return Err(disorder(&self.path, self.rows));
         }
-        let Some(writer) = self.writer.as_mut() else {
+        let Some(Sink::Arrow(writer)) = self.writer.as_mut() else {
             return Err(Error::corrupt(
                 self.path.display().to_string(),
                 "segment writer used after a failure",
@@ -153,6 +181,100 @@ impl SegmentWriter {
         Ok(())
     }
 
+    /// Writes all of `points` (sorted, into an empty segment) as row groups of
+    /// `group_rows`, encoding their column chunks on several threads: the
+    /// file is the same as [`write_sorted`](Self::write_sorted) writes.
+    fn write_parallel(&mut self, points: &PointColumns, group_rows: usize) -> Result<()> {
+        let (Some(Sink::Arrow(writer)), 0) = (self.writer.take(), self.rows) else {
+            return Err(Error::corrupt(
+                self.path.display().to_string(),
+                "parallel encoding needs a fresh segment writer",
+            ));
+        };
+        let Some(last) = points.len().checked_sub(1) else {
+            return Ok(());
+        };
+        self.writer = Some(Sink::Serialized(
+            self.encode_parallel(writer, points, group_rows)?,
+        ));
+        self.rows = points.len() as u64;
+        self.min_series = points.series[0];
+        self.max_series = points.series[last];
+        self.last = Some(points.key(last));
+        Ok(())
+    }
+
+    fn encode_parallel(
+        &self,
+        writer: ArrowWriter<File>,
+        points: &PointColumns,
+        group_rows: usize,
+    ) -> Result<SerializedFileWriter<File>> {
+        let (mut file_writer, factory) = writer
+            .into_serialized_writer()
+            .map_err(|e| self.parquet_error(e))?;
+        let groups: Vec<(usize, usize)> = (0..points.len())
+            .step_by(group_rows)
+            .map(|start| (start, points.len().min(start + group_rows)))
+            .collect();
+        // One work item per (row group, column), taken in file order.
+        let mut items = Vec::with_capacity(groups.len() * COLUMN_COUNT);
+        for (g, &range) in groups.iter().enumerate() {
+            let writers = factory
+                .create_column_writers(g)
+                .map_err(|e| self.parquet_error(e))?;
+            for (c, w) in writers.into_iter().enumerate() {
+                items.push(Mutex::new(Some((range, c, w))));
+            }
+        }
+        let next = AtomicUsize::new(0);
+        let chunks: Vec<Mutex<Option<ParquetResult<ArrowColumnChunk>>>> =
+            items.iter().map(|_| Mutex::new(None)).collect();
+        let work = || {
+            loop {
+                let i = next.fetch_add(1, AtomicOrdering::Relaxed);
+                let Some(item) = items.get(i) else { break };
+                let taken = item.lock().ok().and_then(|mut g| g.take());
+                let Some(((start, end), column, w)) = taken else {
+                    break;
+                };
+                let chunk = encode_chunk(w, points, column, start, end);
+                if let Ok(mut slot) = chunks[i].lock() {
+                    *slot = Some(chunk);
+                }
+            }
+        };
+        std::thread::scope(|scope| {
+            for _ in 1..encoding_threads() {
+                scope.spawn(work);
+            }
+            work();
+        });
+        let mut chunks = chunks.into_iter().map(|m| m.into_inner().ok().flatten());
+        for _ in &groups {
+            let mut group = file_writer
+                .next_row_group()
+                .map_err(|e| self.parquet_error(e))?;
+            for _ in 0..COLUMN_COUNT {
+                let chunk = chunks
+                    .next()
+                    .flatten()
+                    .ok_or_else(|| {
+                        Error::corrupt(
+                            self.path.display().to_string(),
+                            "a column chunk was not encoded",
+                        )
+                    })?
+                    .map_err(|e| self.parquet_error(e))?;
+                chunk
+                    .append_to_row_group(&mut group)
+                    .map_err(|e| self.parquet_error(e))?;
+            }
+            group.close().map_err(|e| self.parquet_error(e))?;
+        }
+        Ok(file_writer)
+    }
+
     /// Writes the footer, fsyncs, renames the file into place and fsyncs the
     /// directory.
     pub(crate) fn finish(mut self) -> Result<SegmentInfo> {
@@ -162,7 +284,11 @@ impl SegmentWriter {
                 "segment writer used after a failure",
             ));
         };
-        let file = writer.into_inner().map_err(|e| self.parquet_error(e))?;
+        let file = match writer {
+            Sink::Arrow(w) => w.into_inner(),
+            Sink::Serialized(w) => w.into_inner(),
+        }
+        .map_err(|e| self.parquet_error(e))?;
         file.sync_all().map_err(|e| Error::io(&self.tmp, e))?;
         let bytes = file.metadata().map_err(|e| Error::io(&self.tmp, e))?.len();
         drop(file);
@@ -196,6 +322,31 @@ impl Drop for SegmentWriter {
         }
     }
 }
+
+/// Encodes rows `start..end` of column `column` of `points` into a chunk.
+fn encode_chunk(
+    mut writer: ArrowColumnWriter,
+    points: &PointColumns,
+    column: usize,
+    start: usize,
+    end: usize,
+) -> ParquetResult<ArrowColumnChunk> {
+    let array: ArrayRef = match column {
+        0 => Arc::new(UInt64Array::from(points.series[start..end].to_vec())),
+        1 => Arc::new(Int64Array::from(points.step[start..end].to_vec())),
+        2 => Arc::new(Int64Array::from(points.timestamp[start..end].to_vec())),
+        _ => Arc::new(Float64Array::from(points.value[start..end].to_vec())),
+    };
+    let schema = schema();
+    let field = schema.field(column.min(COLUMN_COUNT - 1));
+    for leaf in compute_leaves(field, &array)? {
+        writer.write(&leaf)?;
+    }
+    writer.close()
+}
+
+/// Columns of a segment.
+const COLUMN_COUNT: usize = 4;
 
 /// `<path>.tmp`.
 fn tmp_path(path: &Path) -> PathBuf {

@@ -30,6 +30,7 @@ use crate::catalog::state::StoreState;
 use crate::catalog::{self, KEY_NAMES, META};
 use crate::error::{Error, Result};
 use crate::index::IndexCache;
+use crate::segment::PointColumns;
 
 use read::SegmentCache;
 pub use write::{CommitSummary, NewRun, RunRecord, RunUpdate, WriteBatch};
@@ -76,6 +77,11 @@ enum Catalog {
 pub(crate) struct Writer {
     /// Cache of the key/value dictionaries.
     pub dict: Dict,
+    /// The last batch's point columns, emptied: the next batch fills them
+    /// again without growing (and page-faulting in) fresh buffers.
+    pub spare_points: PointColumns,
+    /// Likewise the last batch's table of touched runs, emptied.
+    pub spare_runs: HashMap<u128, write::Touched>,
 }
 
 /// An open store.
@@ -140,7 +146,11 @@ impl Store {
             value_texts: RwLock::new(HashMap::default()),
             segments: SegmentCache::new(dir.join(SEGMENTS_DIR)),
             index: IndexCache::new(dir.join(INDEX_DIR)),
-            writer: Some(Mutex::new(Writer { dict })),
+            writer: Some(Mutex::new(Writer {
+                dict,
+                spare_points: PointColumns::default(),
+                spare_runs: HashMap::default(),
+            })),
             catalog: Catalog::Writable(db),
             dir,
             options,
