@@ -97,12 +97,24 @@ impl<T: Missing> Slots<T> {
                 }
                 v[i] = value;
             }
-            Slots::Sparse { rows, vals } => match rows.binary_search(&row) {
-                Ok(i) => vals[i] = value,
-                Err(i) => {
-                    rows.insert(i, row);
-                    vals.insert(i, value);
+            Slots::Sparse { rows, vals } => match rows.last() {
+                // Rows arrive in order when an index catches up with a bulk
+                // load: append without searching.
+                None => {
+                    rows.push(row);
+                    vals.push(value);
                 }
+                Some(&last) if last < row => {
+                    rows.push(row);
+                    vals.push(value);
+                }
+                _ => match rows.binary_search(&row) {
+                    Ok(i) => vals[i] = value,
+                    Err(i) => {
+                        rows.insert(i, row);
+                        vals.insert(i, value);
+                    }
+                },
             },
         }
     }
@@ -321,6 +333,36 @@ mod tests {
         }
         dense.rebalance(1000);
         assert_eq!(dense, sparse);
+    }
+
+    #[test]
+    fn sparse_set_appends_updates_and_inserts_in_row_order() {
+        let mut s: Slots<u32> = Slots::default();
+        let mut model = std::collections::BTreeMap::new();
+        // Appends, a rewrite of the last row, inserts before it, rewrites
+        // in the middle, then appends again.
+        for (row, v) in [
+            (3, 1),
+            (8, 2),
+            (8, 3),
+            (1, 4),
+            (5, 5),
+            (3, 6),
+            (9, 7),
+            (0, 8),
+            (12, 9),
+        ] {
+            s.set(row, v);
+            model.insert(row, v);
+        }
+        let Slots::Sparse { rows, vals } = &s else {
+            panic!("still sparse: {s:?}");
+        };
+        assert_eq!(rows, &model.keys().copied().collect::<Vec<_>>());
+        assert_eq!(vals, &model.values().copied().collect::<Vec<_>>());
+        for row in 0..14 {
+            assert_eq!(s.get(row), model.get(&row).copied(), "row {row}");
+        }
     }
 
     #[test]
