@@ -418,3 +418,54 @@ fn batches_after_an_abandoned_one_write_only_their_own_points() {
         assert!(!store.run_exists(run_id(i)).unwrap(), "run {i}");
     }
 }
+
+#[test]
+fn upserts_find_stored_runs_in_a_bulk_load_of_many_batches() {
+    use crate::util::{record, run_id};
+    // Enough runs that the writer switches to its id filter mid-batch and
+    // later outgrows it; every upsert of a stored id must still append to
+    // that run, never make a second one.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("db")).unwrap();
+    let upsert_all = |runs: &mut dyn Iterator<Item = u64>, steps: std::ops::Range<i64>| {
+        let mut w = store.write().unwrap();
+        for i in runs {
+            let mut r = record(i, 1, 0);
+            r.metrics[0].1 = steps
+                .clone()
+                .map(|s| MetricPoint {
+                    step: s,
+                    value: s as f64,
+                    timestamp: s,
+                })
+                .collect();
+            w.upsert_run(r).unwrap();
+        }
+        w
+    };
+    upsert_all(&mut (0..5000), 0..2).commit().unwrap();
+    upsert_all(&mut (0..5000).step_by(3), 2..4)
+        .commit()
+        .unwrap();
+    drop(upsert_all(&mut (5000..6000), 0..2)); // never committed
+    upsert_all(&mut (6000..30_000), 0..2).commit().unwrap();
+    upsert_all(&mut (5500..5501).chain(29_990..30_000), 2..3)
+        .commit()
+        .unwrap();
+    let steps = |i: u64| -> Vec<i64> {
+        store
+            .metric_history(run_id(i), "m0")
+            .unwrap()
+            .iter()
+            .map(|p| p.step)
+            .collect()
+    };
+    assert_eq!(steps(0), vec![0, 1, 2, 3]);
+    assert_eq!(steps(1), vec![0, 1]);
+    assert_eq!(steps(4998), vec![0, 1, 2, 3]);
+    assert_eq!(steps(5500), vec![2]);
+    assert!(!store.run_exists(run_id(5501)).unwrap());
+    assert_eq!(steps(29_995), vec![0, 1, 2]);
+    let run = store.get_run(run_id(29_995)).unwrap();
+    assert_eq!(run.metrics.get("m0").map(|m| m.step), Some(2));
+}

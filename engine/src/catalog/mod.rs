@@ -7,6 +7,7 @@
 //! can always be rebuilt from it.
 
 pub(crate) mod dict;
+pub(crate) mod id_filter;
 pub(crate) mod rows;
 pub(crate) mod state;
 

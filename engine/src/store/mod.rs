@@ -26,6 +26,7 @@ use redb::{
 };
 
 use crate::catalog::dict::Dict;
+use crate::catalog::id_filter::IdFilter;
 use crate::catalog::state::StoreState;
 use crate::catalog::{self, KEY_NAMES, META};
 use crate::error::{Error, Result};
@@ -82,6 +83,11 @@ pub(crate) struct Writer {
     pub spare_points: PointColumns,
     /// Likewise the last batch's table of touched runs, emptied.
     pub spare_runs: HashMap<u128, write::Touched>,
+    /// Filter of stored run ids, built once the writer has looked up enough
+    /// ids for it to pay ([`IdFilter`]).
+    pub id_filter: Option<IdFilter>,
+    /// Run-id lookups in the catalog so far (until the filter is built).
+    pub id_lookups: u64,
 }
 
 /// An open store.
@@ -150,6 +156,8 @@ impl Store {
                 dict,
                 spare_points: PointColumns::default(),
                 spare_runs: HashMap::default(),
+                id_filter: None,
+                id_lookups: 0,
             })),
             catalog: Catalog::Writable(db),
             dir,

@@ -15,6 +15,7 @@ use redb::{ReadableTable, Table, WriteTransaction};
 
 use super::{Store, Writer, now_ms};
 use crate::catalog::dict::{DictTables, DictUndo};
+use crate::catalog::id_filter::IdFilter;
 use crate::catalog::rows::{ExperimentRow, RunRow, SegmentRow, decode, encode, pack_points};
 use crate::catalog::state::StoreState;
 use crate::catalog::{
@@ -123,6 +124,11 @@ pub struct WriteBatch<'s> {
     dedupe: HashSet<u64>,
     undo: DictUndo,
     failed: bool,
+    /// Experiments this batch has looked up, by id and by name: a bulk load
+    /// puts thousands of runs in each of a few experiments. (A batch only
+    /// ever adds experiments, so an entry cannot go stale.)
+    experiment_rows: HashMap<u32, ExperimentRow>,
+    experiment_ids: HashMap<Box<str>, u32>,
 }
 
 impl<'s> WriteBatch<'s> {
@@ -145,6 +151,8 @@ impl<'s> WriteBatch<'s> {
             dedupe: HashSet::default(),
             undo: DictUndo::default(),
             failed: false,
+            experiment_rows: HashMap::default(),
+            experiment_ids: HashMap::default(),
         })
     }
 
@@ -216,6 +224,30 @@ impl<'s> WriteBatch<'s> {
             .insert(id, encode(&row)?.as_slice())?;
         txn.open_table(EXPERIMENT_NAMES)?.insert(name, id)?;
         Ok(ExperimentId(id))
+    }
+
+    /// [`experiment_row`](Self::experiment_row), remembered for the batch.
+    fn cached_experiment_row(&mut self, id: u32) -> Result<&ExperimentRow> {
+        if !self.experiment_rows.contains_key(&id) {
+            let row = self.experiment_row(id)?;
+            self.experiment_rows.insert(id, row);
+        }
+        self.experiment_rows
+            .get(&id)
+            .ok_or_else(|| Error::ExperimentNotFound(id.to_string()))
+    }
+
+    /// [`experiment_id`](Self::experiment_id), remembered for the batch once
+    /// the experiment exists.
+    fn cached_experiment_id(&mut self, name: &str) -> Result<Option<u32>> {
+        if let Some(&id) = self.experiment_ids.get(name) {
+            return Ok(Some(id));
+        }
+        let id = self.experiment_id(name)?.map(|id| id.0);
+        if let Some(id) = id {
+            self.experiment_ids.insert(name.into(), id);
+        }
+        Ok(id)
     }
 
     fn experiment_row(&self, id: u32) -> Result<ExperimentRow> {
@@ -405,7 +437,7 @@ impl<'s> WriteBatch<'s> {
 
         let experiment = match &existing {
             Some(row) => {
-                let exp = self.experiment_row(row.experiment)?;
+                let exp = self.cached_experiment_row(row.experiment)?;
                 if let Some(want) = &rec.experiment
                     && *want != exp.name
                 {
@@ -443,15 +475,15 @@ impl<'s> WriteBatch<'s> {
                     .as_deref()
                     .ok_or_else(|| Error::InvalidInput("a new run needs an experiment".into()))?;
                 limits::check_experiment_name(name)?;
-                match self.experiment_id(name)? {
+                match self.cached_experiment_id(name)? {
                     Some(id) => {
-                        let exp = self.experiment_row(id.0)?;
+                        let exp = self.cached_experiment_row(id)?;
                         if exp.lifecycle != LifecycleStage::Active.code() {
                             return Err(Error::InvalidInput(format!(
                                 "experiment {name:?} is deleted; runs cannot be created in it"
                             )));
                         }
-                        ExperimentRef::Existing(id.0)
+                        ExperimentRef::Existing(id)
                     }
                     None => ExperimentRef::New(name.to_owned()),
                 }
@@ -502,6 +534,9 @@ impl<'s> WriteBatch<'s> {
         if let Some(t) = self.runs.get(&id.as_u128()) {
             return Ok(Some(t.row.clone()));
         }
+        if !self.may_be_stored(id)? {
+            return Ok(None);
+        }
         let txn = self.txn()?;
         let Some(ordinal) = txn
             .open_table(RUN_IDS)?
@@ -525,6 +560,42 @@ impl<'s> WriteBatch<'s> {
             },
         );
         Ok(Some(row))
+    }
+
+    /// False when run `id` is certainly not in the catalog, by the writer's
+    /// id filter; built (from the catalog and this batch) once the writer
+    /// has made [`ID_FILTER_AFTER`] lookups, rebuilt larger when full.
+    fn may_be_stored(&mut self, id: RunId) -> Result<bool> {
+        let writer = &mut *self.writer;
+        if writer.id_filter.is_none() {
+            writer.id_lookups += 1;
+            if writer.id_lookups < ID_FILTER_AFTER {
+                return Ok(true);
+            }
+        }
+        if self.writer.id_filter.as_ref().is_none_or(IdFilter::is_full) {
+            let txn = self
+                .txn
+                .as_ref()
+                .ok_or_else(|| Error::corrupt("write batch", "closed"))?;
+            let table = txn.open_table(RUN_IDS)?;
+            let stored =
+                usize::try_from(redb::ReadableTableMetadata::len(&table)?).unwrap_or(usize::MAX);
+            let mut filter = IdFilter::with_capacity(stored.saturating_add(self.runs.len()) * 2);
+            for entry in table.iter()? {
+                filter.insert(entry?.0.value());
+            }
+            // This batch's new runs are not in the table yet.
+            for id in self.runs.keys() {
+                filter.insert(*id);
+            }
+            self.writer.id_filter = Some(filter);
+        }
+        Ok(self
+            .writer
+            .id_filter
+            .as_ref()
+            .is_none_or(|f| f.may_contain(id.as_u128())))
     }
 
     fn apply_valid(&mut self, rec: RunRecord, plan: Plan) -> Result<RunId> {
@@ -556,6 +627,10 @@ impl<'s> WriteBatch<'s> {
                 metrics: Vec::new(),
                 inputs: Vec::new(),
             };
+            // Every id that may reach the catalog goes into the filter first.
+            if let Some(filter) = &mut self.writer.id_filter {
+                filter.insert(run_id.as_u128());
+            }
             self.runs
                 .insert(run_id.as_u128(), Touched { row, stored: None });
         }
@@ -749,6 +824,10 @@ impl<'s> WriteBatch<'s> {
 /// Point rows whose buffers a finished batch keeps for the next one (32 bytes
 /// a row: 128 MiB at the CLI's default batch of 4,000,000 points).
 const MAX_SPARE_POINTS: usize = 4 << 20;
+
+/// Catalog lookups of run ids a writer makes before it builds its id filter
+/// (building it reads every stored id once).
+const ID_FILTER_AFTER: u64 = 4096;
 
 /// Touched runs whose table a finished batch keeps for the next one.
 const MAX_SPARE_RUNS: usize = 64 << 10;
