@@ -24,8 +24,9 @@ pub struct Args {
 }
 
 /// `ingest` compacts the catalog afterwards once this much of it is free
-/// (and a quarter of the file): a bulk load's leftovers, never a small ingest's.
-const AUTO_COMPACT_MIN_FREE: u64 = 64 << 20;
+/// (and an eighth of the file): a bulk load's leftovers, not the few pages a
+/// small ingest frees.
+const AUTO_COMPACT_MIN_FREE: u64 = 4 << 20;
 
 pub fn run(db: &Path, args: Args) -> Result<(), Error> {
     let mut store = runstore::Store::open(db)?;
