@@ -42,7 +42,9 @@ Each line is one run: {\"experiment\": \"churn\", \"run_id\": \"<32 hex>\", \"pa
 \"tags\": {...}, \"metrics\": {\"loss\": [[step, value, timestamp_ms], ...]}, ...}.
 A record whose run_id exists appends to that run; identical points are stored once,
 so re-running an interrupted ingest completes it. The first bad line stops the ingest:
-every line before it is kept, and the error names the line.
+every line before it is kept, and the error names the line. Afterwards, if the
+catalog file is at least an eighth free space (a bulk load's copy-on-write leftovers),
+ingest compacts it.
 
 Example:
   runstore --db ./store ingest day1.jsonl day2.jsonl")]
@@ -68,7 +70,7 @@ Examples:
     /// Reclaim free space: flush staged points into a segment and rewrite the
     /// catalog without the pages earlier transactions freed.
     #[command(
-        after_help = "Run it after large ingests, with no other process using the store.\n\nExample:\n  runstore --db ./store compact"
+        after_help = "Run it after many small writes, with no other process using the store (ingest compacts\nafter itself when a bulk load left much free space).\n\nExample:\n  runstore --db ./store compact"
     )]
     Compact(compact::Args),
     /// Make a sample store of a few hundred runs and show what runstore does.
