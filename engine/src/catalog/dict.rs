@@ -7,6 +7,7 @@
 //! truth; [`Dict`] is the writer's in-memory cache of them, with an undo log so
 //! that entries added by a transaction that is then dropped leave no trace.
 
+use compact_str::CompactString;
 use foldhash::HashMap;
 
 use redb::{ReadableTable, Table, WriteTransaction};
@@ -17,7 +18,9 @@ use crate::error::{Error, Result};
 /// One key's value dictionary.
 #[derive(Default, Debug)]
 pub(crate) struct ValueDict {
-    codes: HashMap<Box<str>, u32>,
+    /// Short values are stored inline in the table, so a lookup compares
+    /// them without chasing a pointer.
+    codes: HashMap<CompactString, u32>,
     names: Vec<Box<str>>,
 }
 
@@ -140,18 +143,19 @@ impl Dict {
     }
 
     fn load_values(&mut self, t: &mut DictTables<'_>, key: u32) -> Result<&mut ValueDict> {
-        if let std::collections::hash_map::Entry::Vacant(slot) = self.values.entry(key) {
-            let names = load_values(t.value_names()?, key)?;
-            let codes = names
-                .iter()
-                .enumerate()
-                .map(|(i, n)| (n.clone(), i as u32))
-                .collect();
-            slot.insert(ValueDict { codes, names });
-        }
-        self.values
-            .get_mut(&key)
-            .ok_or_else(|| Error::corrupt("value dictionary", "vanished while loading"))
+        use std::collections::hash_map::Entry;
+        Ok(match self.values.entry(key) {
+            Entry::Occupied(cached) => cached.into_mut(),
+            Entry::Vacant(slot) => {
+                let names = load_values(t.value_names()?, key)?;
+                let codes = names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| (CompactString::from(&**n), i as u32))
+                    .collect();
+                slot.insert(ValueDict { codes, names })
+            }
+        })
     }
 
     /// The code of `value` under `key`, if interned.
@@ -180,7 +184,7 @@ impl Dict {
             .map_err(|_| Error::InvalidInput("too many distinct values for one key".into()))?;
         t.values()?.insert((key, value), code)?;
         t.value_names()?.insert((key, code), value)?;
-        dict.codes.insert(value.into(), code);
+        dict.codes.insert(CompactString::from(value), code);
         dict.names.push(value.into());
         undo.values.push(key);
         Ok(code)
@@ -201,7 +205,7 @@ impl Dict {
             if let Some(dict) = self.values.get_mut(&key)
                 && let Some(name) = dict.names.pop()
             {
-                dict.codes.remove(&name);
+                dict.codes.remove(&*name);
             }
         }
         for _ in 0..undo.keys {
