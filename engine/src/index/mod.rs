@@ -293,13 +293,26 @@ impl SearchIndex {
     ) -> Result<()> {
         ordinals.sort_unstable();
         ordinals.dedup();
-        for &ordinal in ordinals.iter() {
-            let bytes = runs.get(ordinal)?.ok_or_else(|| {
-                Error::corrupt("change log", format!("run with ordinal {ordinal} missing"))
-            })?;
-            let row = RunRow::decode(bytes.value())?;
-            check_ordinal(ordinal, &row)?;
-            self.apply_row(row.run_id(), &row, value_names)?;
+        // Read each stretch of consecutive ordinals (a bulk load's are one
+        // stretch) as one range scan rather than a B-tree descent per row.
+        for stretch in ordinals.chunk_by(|a, b| a.checked_add(1) == Some(*b)) {
+            let (Some(&first), Some(&last)) = (stretch.first(), stretch.last()) else {
+                continue;
+            };
+            let mut want = stretch.iter().copied();
+            for entry in runs.range(first..=last)? {
+                let (ordinal, bytes) = entry?;
+                let expected = want.next();
+                if expected != Some(ordinal.value()) {
+                    return Err(missing_row(expected.unwrap_or(last)));
+                }
+                let row = RunRow::decode(bytes.value())?;
+                check_ordinal(ordinal.value(), &row)?;
+                self.apply_row(row.run_id(), &row, value_names)?;
+            }
+            if let Some(ordinal) = want.next() {
+                return Err(missing_row(ordinal));
+            }
         }
         Ok(())
     }
@@ -585,6 +598,11 @@ impl Store {
 }
 
 /// A run row must sit under its own ordinal.
+/// A run the change log names is not in the catalog.
+fn missing_row(ordinal: u32) -> Error {
+    Error::corrupt("change log", format!("run with ordinal {ordinal} missing"))
+}
+
 fn check_ordinal(key: u32, row: &RunRow) -> Result<()> {
     if row.ordinal != key {
         return Err(Error::corrupt(
