@@ -182,8 +182,10 @@ impl SegmentWriter {
     }
 
     /// Writes all of `points` (sorted, into an empty segment) as row groups of
-    /// `group_rows`, encoding their column chunks on several threads: the
-    /// file is the same as [`write_sorted`](Self::write_sorted) writes.
+    /// `group_rows`, encoding their column chunks on several threads. The
+    /// layout is [`write_sorted`](Self::write_sorted)'s (same row groups,
+    /// encodings, statistics and page index); only page breaks may differ,
+    /// since the streaming writer's also follow its input batches.
     fn write_parallel(&mut self, points: &PointColumns, group_rows: usize) -> Result<()> {
         let (Some(Sink::Arrow(writer)), 0) = (self.writer.take(), self.rows) else {
             return Err(Error::corrupt(
