@@ -20,7 +20,9 @@ pub struct IngestOptions {
     pub batch_points: usize,
     /// Commit once a batch holds this many runs.
     pub batch_runs: usize,
-    /// Refresh the search-index snapshot when done.
+    /// Refresh the search-index snapshot when done (a bulk load about to
+    /// exit wants this; a long-lived process leaves it to the store's
+    /// maintenance owner, which snapshots when the change log is long).
     pub refresh_index: bool,
     /// Catch the search index up with each commit on a second thread.
     pub index_in_background: bool,
@@ -31,7 +33,7 @@ impl Default for IngestOptions {
         IngestOptions {
             batch_points: 4_000_000,
             batch_runs: 50_000,
-            refresh_index: true,
+            refresh_index: false,
             index_in_background: true,
         }
     }

@@ -30,7 +30,7 @@ pub mod record;
 pub mod search;
 
 pub use engine::{
-    DatasetInput, Experiment, ExperimentId, LifecycleStage, MetricPoint, Run, RunId, RunRecord,
-    RunStatus, Store, StoreOptions, ViewType,
+    DatasetInput, Experiment, ExperimentId, LifecycleStage, MetricBatch, MetricPoint, NewRun, Run,
+    RunId, RunRecord, RunStatus, RunUpdate, Store, StoreOptions, ViewType,
 };
 pub use error::{Error, Result};

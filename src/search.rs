@@ -24,30 +24,30 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use crate::engine::{Error as EngineError, Store};
+use crate::engine::Store;
 use crate::error::Result;
 use crate::output::RunsPage;
 
 pub use runstore_query::{
-    DEFAULT_MAX_RESULTS, Dialect, MAX_MAX_RESULTS, SearchPage, SearchRequest,
+    DEFAULT_MAX_RESULTS, Dialect, ExperimentSearch, ExperimentsPage, MAX_MAX_RESULTS,
+    SearchRequest, SearchResults, search_async,
 };
 
-/// Runs `request` over `store` and reads the page's runs.
+/// MLflow's `search_experiments` over `store`'s experiments.
+pub fn search_experiments(store: &Store, request: &ExperimentSearch) -> Result<ExperimentsPage> {
+    Ok(runstore_query::search_experiments(
+        store.experiments()?,
+        request,
+    )?)
+}
+
+/// Runs `request` over one consistent read of `store` and reads the page's
+/// runs. Runtime-free: safe from any thread (see [`runstore_query::search`]).
 pub fn search(store: &Store, request: &SearchRequest) -> Result<RunsPage> {
-    let (index, txn) = store.search_index()?;
-    let page = runstore_query::search(&index, request)?;
-    let runs = store
-        .runs_at_rows(&txn, &page.rows)?
-        .into_iter()
-        .zip(&page.rows)
-        .map(|(run, row)| {
-            run.ok_or_else(|| {
-                EngineError::corrupt("search index", format!("row {row} not in catalog"))
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let view = store.read_view()?;
+    let found = runstore_query::search(&view, request)?;
     Ok(RunsPage {
-        runs,
-        next_page_token: page.next_page_token,
+        runs: found.runs,
+        next_page_token: found.next_page_token,
     })
 }

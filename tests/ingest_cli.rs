@@ -231,7 +231,7 @@ fn compact_if_sparse_reclaims_only_past_its_threshold() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("db");
     const RUNS: u64 = 2000;
-    let mut store = Store::open(&db).unwrap();
+    let store = Store::open(&db).unwrap();
     let mut batch = store.write().unwrap();
     for i in 0..RUNS {
         batch.upsert_run(crate::util::record(i, 3, 20)).unwrap();

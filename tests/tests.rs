@@ -14,6 +14,9 @@ mod ingest_cli;
 mod crash;
 // Readers see whole runs while a writer ingests.
 mod concurrency;
+// Live logging: threads and processes writing one store, buffered writes,
+// search inside an async runtime, a killed live writer, a short soak.
+mod live;
 // `runstore search`: formats, errors, page tokens, views, --extended.
 mod search;
 // Every case of the MLflow-answered corpora gives MLflow's answer.

@@ -20,7 +20,7 @@ use runstore_bench::workload::{Workload, points_of, populate, run_id, to_jsonl};
 
 const STEPS: i64 = 10;
 
-fn fresh_store() -> (tempfile::TempDir, Store) {
+fn fresh_store() -> (tempfile::TempDir, std::sync::Arc<Store>) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = Store::open(dir.path()).expect("a fresh store opens");
     (dir, store)

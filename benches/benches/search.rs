@@ -10,7 +10,7 @@
 //!
 //! * `search/materialized/Qn …`: `runstore::search::search`, the whole library
 //!   search (parse, plan, DataFusion over the index, read the page's runs);
-//! * `search/index/Qn …`: `runstore_query::search` on `Store::search_index()`,
+//! * `search/index/Qn …`: `runstore_query::search_page_len` on one `Store::read_view()`,
 //!   the same minus reading the runs (so the two differ by materialization);
 //! * `history/100000 points`: `Store::metric_history` of run 0's `long`;
 //! * `paging/Q1 all pages`: every page of Q1, 1000 runs a page, via page tokens;
@@ -32,7 +32,7 @@ const LONG_STEPS: i64 = 100_000;
 /// The shared store: its directory, a read-only handle, and Q1–Q10.
 struct Fixture {
     dir: tempfile::TempDir,
-    store: Store,
+    store: std::sync::Arc<Store>,
     queries: Vec<Query>,
 }
 
@@ -87,11 +87,11 @@ fn searches(c: &mut Criterion) {
     group.finish();
 
     let mut group = c.benchmark_group("search/index");
-    let (index, _txn) = f.store.search_index().expect("search index");
+    let view = f.store.read_view().expect("read view");
     for q in &f.queries {
         let request = q.request();
         group.bench_function(q.label(), |b| {
-            b.iter(|| black_box(runstore_query::search(&index, &request).expect("search")));
+            b.iter(|| black_box(runstore_query::search_page_len(&view, &request).expect("search")));
         });
     }
     group.finish();
@@ -132,15 +132,16 @@ fn paging(c: &mut Criterion) {
             }
         });
     });
-    let (index, _txn) = f.store.search_index().expect("search index");
+    let view = f.store.read_view().expect("read view");
     group.bench_function("Q1 all pages, 1000 a page, index only", |b| {
         b.iter(|| {
             let mut request = q.request();
             let mut rows = 0usize;
             loop {
-                let page = runstore_query::search(&index, &request).expect("search");
-                rows += page.rows.len();
-                match page.next_page_token {
+                let (len, token) =
+                    runstore_query::search_page_len(&view, &request).expect("search");
+                rows += len;
+                match token {
                     Some(t) => request.page_token = Some(t),
                     None => break rows,
                 }

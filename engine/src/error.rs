@@ -7,7 +7,11 @@ use std::path::PathBuf;
 /// Variants split into two families: *bad input* (the caller asked for something
 /// invalid or missing — see [`Error::is_user_error`]) and *failures* (I/O, corruption,
 /// the catalog database). The CLI maps the first family to exit status 2.
-#[derive(Debug, thiserror::Error)]
+///
+/// The enum is `Clone` (a group commit hands one failure to every caller
+/// whose write was in it) and names no third-party type: the catalog's and
+/// Parquet's errors are kept as their messages.
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A value, key or record breaks one of MLflow's rules or limits.
@@ -37,6 +41,19 @@ pub enum Error {
     #[error("experiment {0:?} not found")]
     ExperimentNotFound(String),
 
+    /// A run has no tag with this key (MLflow's `delete_tag`).
+    #[error("No tag with name: {key} in run with id {run_id}")]
+    TagNotFound {
+        /// The run.
+        run_id: String,
+        /// The tag key.
+        key: String,
+    },
+
+    /// Something that must be unique exists already (an experiment name, a run id).
+    #[error("{0}")]
+    AlreadyExists(String),
+
     /// A read was asked of a store directory that holds no store.
     #[error("no store at {}: nothing has been ingested there yet", .0.display())]
     StoreNotFound(PathBuf),
@@ -44,6 +61,16 @@ pub enum Error {
     /// Another process has the store open for writing.
     #[error("store {} is in use by another process", .0.display())]
     StoreLocked(PathBuf),
+
+    /// Another process held the store's write lock for longer than the
+    /// busy timeout ([`crate::StoreOptions::busy_timeout`]).
+    #[error("store {} stayed busy (another process is writing) for {waited_ms} ms", .path.display())]
+    StoreBusy {
+        /// The store directory.
+        path: PathBuf,
+        /// How long this call waited.
+        waited_ms: u64,
+    },
 
     /// The store was written by a newer or unknown format version.
     #[error("store {path} has format version {found}; this build reads version {expected}", path = .path.display())]
@@ -61,28 +88,23 @@ pub enum Error {
     Io {
         /// The file or directory involved.
         path: PathBuf,
-        /// The underlying error.
+        /// The underlying error (shared, so the error can be cloned).
         #[source]
-        source: std::io::Error,
+        source: std::sync::Arc<std::io::Error>,
     },
 
-    /// The catalog database (redb) failed.
+    /// The catalog database (redb) failed; its message.
     #[error("catalog: {0}")]
-    Catalog(#[from] redb::Error),
+    Catalog(String),
 
     /// A Parquet segment could not be written or read.
-    #[error("segment {}: {source}", .path.display())]
+    #[error("segment {}: {message}", .path.display())]
     Segment {
         /// The segment file.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: parquet::errors::ParquetError,
+        /// What Parquet or Arrow reported.
+        message: String,
     },
-
-    /// An Arrow operation failed (building or slicing in-memory columns).
-    #[error("arrow: {0}")]
-    Arrow(#[from] arrow::error::ArrowError),
 
     /// Stored data is not what the engine wrote.
     #[error("corrupt store data in {what}: {detail}")]
@@ -104,6 +126,8 @@ impl Error {
                 | Error::ParamConflict { .. }
                 | Error::RunNotFound(_)
                 | Error::ExperimentNotFound(_)
+                | Error::TagNotFound { .. }
+                | Error::AlreadyExists(_)
                 | Error::StoreNotFound(_)
         )
     }
@@ -112,7 +136,15 @@ impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            source: std::sync::Arc::new(source),
+        }
+    }
+
+    /// Builds an [`Error::Segment`] for `path` from a Parquet or Arrow error.
+    pub(crate) fn segment(path: impl Into<PathBuf>, source: impl std::fmt::Display) -> Self {
+        Error::Segment {
+            path: path.into(),
+            message: source.to_string(),
         }
     }
 
@@ -129,12 +161,13 @@ macro_rules! from_redb {
     ($($t:ty),*) => {$(
         impl From<$t> for Error {
             fn from(e: $t) -> Self {
-                Error::Catalog(e.into())
+                Error::Catalog(redb::Error::from(e).to_string())
             }
         }
     )*};
 }
 from_redb!(
+    redb::Error,
     redb::DatabaseError,
     redb::TransactionError,
     redb::TableError,

@@ -50,7 +50,10 @@ mod types;
 
 pub use error::{Error, Result};
 pub use metric::MetricPoint;
-pub use store::{CommitSummary, NewRun, RunRecord, RunUpdate, Store, StoreOptions, WriteBatch};
+pub use store::{
+    CommitSummary, MaintenanceStatus, MetricBatch, NewRun, ReadView, RunRecord, RunUpdate, Store,
+    StoreOptions, WriteBatch, WriteStats,
+};
 pub use types::{
     DatasetInput, Experiment, ExperimentId, LifecycleStage, Run, RunId, RunStatus,
     TAG_PARENT_RUN_ID, TAG_RUN_NAME, TAG_USER, ViewType,

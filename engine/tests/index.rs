@@ -29,7 +29,7 @@ fn metric(key: &str, v: f64) -> (String, Vec<MetricPoint>) {
 }
 
 /// Store of 6 runs: acc = 0.9, 0.5, NaN, +Inf, -0.0, (missing); lr param on some.
-fn sample(dir: &std::path::Path) -> Store {
+fn sample(dir: &std::path::Path) -> std::sync::Arc<Store> {
     let store = Store::open(dir).unwrap();
     let mut b = store.write().unwrap();
     let accs = [
@@ -76,7 +76,8 @@ fn acc(op: CmpOp, v: f64) -> Pred {
 fn metric_comparisons_use_total_order_on_stored_values() {
     let dir = tempfile::tempdir().unwrap();
     let store = sample(dir.path());
-    let (idx, _txn) = store.search_index().unwrap();
+    let view = store.read_view().unwrap();
+    let idx = view.index().clone();
     assert_eq!(matching(&idx, &acc(CmpOp::Gt, 0.5)), vec![1, 3, 4]); // NaN is the greatest
     assert_eq!(matching(&idx, &acc(CmpOp::Ge, 0.5)), vec![1, 2, 3, 4]);
     assert_eq!(matching(&idx, &acc(CmpOp::Ne, 0.5)), vec![1, 3, 4, 5]); // missing never matches
@@ -99,7 +100,8 @@ fn metric_comparisons_use_total_order_on_stored_values() {
 fn three_valued_logic_for_not_and_or() {
     let dir = tempfile::tempdir().unwrap();
     let store = sample(dir.path());
-    let (idx, _txn) = store.search_index().unwrap();
+    let view = store.read_view().unwrap();
+    let idx = view.index().clone();
     // NOT(acc > 0.5): runs with acc ≤ 0.5; the run lacking acc stays out.
     let not = Pred::Not(Box::new(acc(CmpOp::Gt, 0.5)));
     assert_eq!(matching(&idx, &not), vec![2, 5]);
@@ -146,7 +148,8 @@ fn three_valued_logic_for_not_and_or() {
 fn default_order_is_start_time_desc_then_run_id() {
     let dir = tempfile::tempdir().unwrap();
     let store = sample(dir.path());
-    let (idx, _txn) = store.search_index().unwrap();
+    let view = store.read_view().unwrap();
+    let idx = view.index().clone();
     let ids = idx.run_ids().unwrap();
     let order: Vec<u128> = idx
         .default_order()
@@ -183,7 +186,8 @@ fn snapshot_and_catch_up_give_the_same_answers_as_a_fresh_build() {
         b.commit().unwrap();
     }
     let reopened = Store::open_read_only(dir.path()).unwrap();
-    let (idx, _t) = reopened.search_index().unwrap();
+    let view_idx = reopened.read_view().unwrap();
+    let idx = view_idx.index().clone();
     assert_eq!(matching(&idx, &acc(CmpOp::Gt, 0.6)), vec![3, 4, 100]);
     let tag = Pred::Cmp(Field::Tag("t".into()), CmpOp::Eq, Literal::Str("x".into()));
     assert_eq!(matching(&idx, &tag), vec![100]);
@@ -198,7 +202,8 @@ fn snapshot_and_catch_up_give_the_same_answers_as_a_fresh_build() {
         std::fs::write(e.unwrap().path(), b"garbage").unwrap();
     }
     let rebuilt = Store::open_read_only(dir.path()).unwrap();
-    let (idx, _t) = rebuilt.search_index().unwrap();
+    let view_idx = rebuilt.read_view().unwrap();
+    let idx = view_idx.index().clone();
     assert_eq!(matching(&idx, &acc(CmpOp::Gt, 0.6)), vec![3, 4, 100]);
     assert_eq!(matching(&idx, &tag), vec![100]);
 }
@@ -207,13 +212,15 @@ fn snapshot_and_catch_up_give_the_same_answers_as_a_fresh_build() {
 fn a_search_keeps_its_version_while_writes_land() {
     let dir = tempfile::tempdir().unwrap();
     let store = sample(dir.path());
-    let (before, _t) = store.search_index().unwrap();
+    let view_before = store.read_view().unwrap();
+    let before = view_before.index().clone();
     let mut b = store.write().unwrap();
     let mut r = rec(50, 5);
     r.metrics.push(metric("acc", 0.99));
     b.upsert_run(r).unwrap();
     b.commit().unwrap();
-    let (after, _t) = store.search_index().unwrap();
+    let view_after = store.read_view().unwrap();
+    let after = view_after.index().clone();
     assert_eq!(matching(&before, &acc(CmpOp::Gt, 0.95)), vec![3, 4]);
     assert_eq!(matching(&after, &acc(CmpOp::Gt, 0.95)), vec![3, 4, 50]);
 }

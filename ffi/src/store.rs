@@ -16,7 +16,7 @@ use crate::strings::{bytes_arg, out_arg, str_arg};
 /// from several threads at once on the same handle.
 #[allow(non_camel_case_types)]
 pub struct rs_store {
-    pub(crate) store: Store,
+    pub(crate) store: std::sync::Arc<Store>,
 }
 
 // The handle is shared across threads by C callers (see the doc above).

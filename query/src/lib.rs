@@ -36,6 +36,7 @@
 
 pub mod ast;
 mod error;
+mod experiments;
 mod parse;
 pub mod plan;
 pub mod search;
@@ -46,5 +47,9 @@ pub use ast::{
     TextAttribute, TextOp, TimeAttribute, TimeValue,
 };
 pub use error::{Error, ParseError, Result};
+pub use experiments::{ExperimentSearch, ExperimentsPage, search_experiments};
 pub use parse::{Dialect, MAX_DEPTH, parse_filter, parse_order_by, parse_order_by_clause};
-pub use search::{DEFAULT_MAX_RESULTS, MAX_MAX_RESULTS, SearchPage, SearchRequest, search};
+pub use search::{
+    DEFAULT_MAX_RESULTS, MAX_MAX_RESULTS, SearchRequest, SearchResults, search, search_async,
+    search_page_len,
+};

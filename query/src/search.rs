@@ -3,11 +3,13 @@
 use std::sync::{Arc, OnceLock};
 
 use datafusion::arrow::array::{Array, UInt32Array};
+use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::datasource::provider_as_source;
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::logical_expr::LogicalPlanBuilder;
 use datafusion::prelude::{Expr, SessionConfig, SessionContext, ident, lit};
 use runstore_engine::index::{Field, SearchIndex};
-use runstore_engine::{LifecycleStage, ViewType};
+use runstore_engine::{LifecycleStage, ReadView, Run, ViewType};
 
 use crate::ast::Expr as Ast;
 use crate::error::{Error, Result};
@@ -55,17 +57,83 @@ impl Default for SearchRequest {
     }
 }
 
-/// One page of a search: rows of the index, in order.
+/// One page of a search: rows of the index, in order (they stay between
+/// the index and this crate: callers get [`SearchResults`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SearchPage {
+pub(crate) struct SearchPage {
     /// The runs' rows in the index.
     pub rows: Vec<u32>,
     /// Token for the next page, when there is one.
     pub next_page_token: Option<String>,
 }
 
-/// Runs `request` on `index`.
-pub fn search(index: &Arc<SearchIndex>, request: &SearchRequest) -> Result<SearchPage> {
+/// One page of runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SearchResults {
+    /// The runs, in order.
+    pub runs: Vec<Run>,
+    /// Token for the next page, when there is one.
+    pub next_page_token: Option<String>,
+}
+
+/// Runs `request` on the consistent read `view` and reads the page's runs.
+///
+/// Blocking and runtime-free: it needs no async runtime and builds none, so
+/// it may be called from any thread — inside an async server, from
+/// `spawn_blocking` (it is CPU work), or use [`search_async`].
+pub fn search(view: &ReadView<'_>, request: &SearchRequest) -> Result<SearchResults> {
+    let page = search_rows(view.index(), request)?;
+    results(view, page)
+}
+
+/// The length and next-page token of the page `request` asks for, without
+/// reading its runs: the index's part of a search alone (benchmarks
+/// measure it apart from reading the page).
+pub fn search_page_len(
+    view: &ReadView<'_>,
+    request: &SearchRequest,
+) -> Result<(usize, Option<String>)> {
+    let page = search_rows(view.index(), request)?;
+    Ok((page.rows.len(), page.next_page_token))
+}
+
+/// [`search`] as a future, for async callers: the plan runs on the
+/// caller's executor (it never blocks on I/O: the index is in memory).
+pub async fn search_async(view: &ReadView<'_>, request: &SearchRequest) -> Result<SearchResults> {
+    let planned = plan(view.index(), request)?;
+    let batches = execute(planned.plan.clone()).await?;
+    results(view, planned.page(&batches)?)
+}
+
+fn results(view: &ReadView<'_>, page: SearchPage) -> Result<SearchResults> {
+    Ok(SearchResults {
+        runs: view.runs_at_rows(&page.rows)?,
+        next_page_token: page.next_page_token,
+    })
+}
+
+/// The rows of the page `request` asks for.
+pub(crate) fn search_rows(index: &Arc<SearchIndex>, request: &SearchRequest) -> Result<SearchPage> {
+    let planned = plan(index, request)?;
+    // Single-partition plans over in-memory tables: polling them spawns no
+    // task, so a plain executor runs them and no runtime is needed.
+    let batches = futures::executor::block_on(execute(planned.plan.clone()))?;
+    planned.page(&batches)
+}
+
+async fn execute(plan: LogicalPlan) -> Result<Vec<RecordBatch>> {
+    let df = context().execute_logical_plan(plan).await?;
+    Ok(df.collect().await?)
+}
+
+/// A planned search: the plan and what turning its output into a page needs.
+struct Planned {
+    plan: LogicalPlan,
+    max: usize,
+    fingerprint: String,
+}
+
+fn plan(index: &Arc<SearchIndex>, request: &SearchRequest) -> Result<Planned> {
     let max = request.max_results;
     if !(1..=MAX_MAX_RESULTS).contains(&max) {
         return Err(Error::InvalidRequest(format!(
@@ -141,43 +209,49 @@ pub fn search(index: &Arc<SearchIndex>, request: &SearchRequest) -> Result<Searc
     let mut projection = vec![ident(ROW)];
     projection.extend(order.value_exprs());
     let plan = plan.limit(0, Some(max + 1))?.project(projection)?.build()?;
+    Ok(Planned {
+        plan,
+        max,
+        fingerprint,
+    })
+}
 
-    let batches = runtime()?.block_on(async {
-        let df = context().execute_logical_plan(plan).await?;
-        df.collect().await
-    })?;
-
-    let mut rows = Vec::with_capacity(max + 1);
-    let mut last_keys = Vec::new();
-    'outer: for batch in &batches {
-        let row_col = batch
-            .column(0)
-            .as_any()
-            .downcast_ref::<UInt32Array>()
-            .ok_or_else(|| Error::Internal("_row is not UInt32".into()))?;
-        for i in 0..batch.num_rows() {
-            if rows.len() == max {
-                // A further row exists: the page ends here with a token.
-                let token = token::encode(&fingerprint, std::mem::take(&mut last_keys));
-                return Ok(SearchPage {
-                    rows,
-                    next_page_token: Some(token),
-                });
-            }
-            rows.push(row_col.value(i));
-            last_keys = (1..batch.num_columns())
-                .map(|c| cursor_value(batch.column(c).as_ref(), i))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| Error::Internal("unexpected sort column type".into()))?;
-            if rows.len() > max {
-                break 'outer;
+impl Planned {
+    /// The page in `batches` (at most `max` rows, and a token when more follow).
+    fn page(&self, batches: &[RecordBatch]) -> Result<SearchPage> {
+        let (max, fingerprint) = (self.max, &self.fingerprint);
+        let mut rows = Vec::with_capacity(max + 1);
+        let mut last_keys = Vec::new();
+        'outer: for batch in batches {
+            let row_col = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<UInt32Array>()
+                .ok_or_else(|| Error::Internal("_row is not UInt32".into()))?;
+            for i in 0..batch.num_rows() {
+                if rows.len() == max {
+                    // A further row exists: the page ends here with a token.
+                    let token = token::encode(fingerprint, std::mem::take(&mut last_keys));
+                    return Ok(SearchPage {
+                        rows,
+                        next_page_token: Some(token),
+                    });
+                }
+                rows.push(row_col.value(i));
+                last_keys = (1..batch.num_columns())
+                    .map(|c| cursor_value(batch.column(c).as_ref(), i))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| Error::Internal("unexpected sort column type".into()))?;
+                if rows.len() > max {
+                    break 'outer;
+                }
             }
         }
+        Ok(SearchPage {
+            rows,
+            next_page_token: None,
+        })
     }
-    Ok(SearchPage {
-        rows,
-        next_page_token: None,
-    })
 }
 
 /// The canonical description of a search, for its page-token fingerprint.
@@ -203,10 +277,4 @@ fn context() -> &'static SessionContext {
     CONTEXT.get_or_init(|| {
         SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1))
     })
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .map_err(|e| Error::Internal(format!("starting the query runtime: {e}")))
 }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use runstore::{Error, Store};
+use runstore::Error;
 
 /// Arguments of `runstore compact` (none yet).
 #[derive(clap::Args, Debug)]
@@ -13,7 +13,7 @@ pub fn run(db: &Path, _args: Args) -> Result<(), Error> {
         return Err(runstore::engine::Error::StoreNotFound(db.to_path_buf()).into());
     }
     let before = dir_size(db)?;
-    let mut store = Store::open(db)?;
+    let store = super::open_writable(db)?;
     store.flush_pending()?;
     store.compact_catalog()?;
     store.refresh_index_snapshot()?;

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use runstore::Error;
 use runstore::output::{Format, RunsPage, write_history, write_runs};
 use runstore::search::{SearchRequest, search};
-use runstore::{Error, Store};
 
 const DEMO_FILTER: &str =
     "params.optimizer = 'adamw' AND attributes.status = 'FINISHED' AND metrics.val_accuracy > 0.9";
@@ -35,7 +35,7 @@ pub fn run(db: Option<PathBuf>, args: Args) -> Result<(), Error> {
             .keep(),
     };
     let started = Instant::now();
-    let store = Store::open(&dir)?;
+    let store = super::open_writable(&dir)?;
     let records = runstore::demo::sample_runs(args.runs, args.seed);
     let points: usize = records
         .iter()

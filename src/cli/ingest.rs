@@ -29,7 +29,7 @@ pub struct Args {
 const AUTO_COMPACT_MIN_FREE: u64 = 4 << 20;
 
 pub fn run(db: &Path, args: Args) -> Result<(), Error> {
-    let mut store = runstore::Store::open(db)?;
+    let store = super::open_writable(db)?;
     if args.batch_points == 0 || args.batch_runs == 0 {
         return Err(Error::Usage(
             "--batch-points and --batch-runs must be at least 1".into(),
@@ -91,6 +91,9 @@ pub fn run(db: &Path, args: Args) -> Result<(), Error> {
             }
         }
     }
+    // This process is about to exit: do the owner's work now, so the next
+    // process opens a compact store with a current index snapshot.
+    store.compact_points_now()?;
     store.refresh_index_snapshot()?;
     // Bulk loads leave much of the catalog file free; give it back.
     store.compact_if_sparse(AUTO_COMPACT_MIN_FREE)?;

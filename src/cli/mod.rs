@@ -3,8 +3,10 @@
 
 mod compact;
 mod demo;
+mod experiments;
 mod history;
 mod ingest;
+mod runs;
 mod search;
 
 use std::io::Write;
@@ -20,6 +22,9 @@ Examples:
   runstore --db ./store ingest runs.jsonl          add run records (JSON Lines; - for stdin)
   runstore --db ./store search --filter \"metrics.acc > 0.9\" --order-by \"metrics.acc DESC\"
   runstore --db ./store history 0f3a…32hex loss    one metric's full history
+  runstore --db ./store experiments list           experiments (create, rename, delete, restore too)
+  runstore --db ./store runs get 0f3a…32hex --format json
+  runstore --db ./store runs set-status 0f3a…32hex FINISHED
 ";
 
 /// runstore: an embedded, columnar store for ML experiment runs.
@@ -73,6 +78,11 @@ Examples:
         after_help = "Run it after many small writes, with no other process using the store (ingest compacts\nafter itself when a bulk load left much free space).\n\nExample:\n  runstore --db ./store compact"
     )]
     Compact(compact::Args),
+    /// Manage experiments: list (MLflow's search_experiments), create, rename,
+    /// delete, restore, set-tag, delete-tag.
+    Experiments(experiments::Args),
+    /// One run: get, delete, restore, set-tag, delete-tag, set-status.
+    Runs(runs::Args),
     /// Make a sample store of a few hundred runs and show what runstore does.
     #[command(
         after_help = "Without --db (or RUNSTORE_DB) the sample store goes in a new temporary directory."
@@ -89,6 +99,8 @@ pub fn run() -> i32 {
         Command::Search(args) => search::run(&store_dir(db), args),
         Command::History(args) => history::run(&store_dir(db), args),
         Command::Compact(args) => compact::run(&store_dir(db), args),
+        Command::Experiments(args) => experiments::run(&store_dir(db), args),
+        Command::Runs(args) => runs::run(&store_dir(db), args),
         Command::Demo(args) => demo::run(db, args),
     };
     match outcome {
@@ -99,6 +111,32 @@ pub fn run() -> i32 {
             e.exit_code()
         }
     }
+}
+
+/// Opens the store for a command that writes and then exits: without the
+/// background owner thread (the command does the owner's work itself, with
+/// [`runstore::Store::maintain_now`] and friends, before it exits).
+fn open_writable(db: &std::path::Path) -> Result<std::sync::Arc<runstore::Store>, Error> {
+    let options = runstore::StoreOptions {
+        background_owner: false,
+        ..runstore::StoreOptions::default()
+    };
+    Ok(runstore::Store::open_with(db, options)?)
+}
+
+/// Splits a `KEY=VALUE` argument.
+fn key_value(arg: &str) -> Result<(String, String), Error> {
+    arg.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| Error::Usage(format!("expected KEY=VALUE, got {arg:?}")))
+}
+
+/// Writes one line to `out`.
+fn write_line(out: &mut impl Write, line: &str) -> Result<(), Error> {
+    writeln!(out, "{line}").map_err(|e| Error::Io {
+        path: "<stdout>".into(),
+        source: e,
+    })
 }
 
 fn store_dir(db: Option<PathBuf>) -> PathBuf {

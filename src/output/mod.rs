@@ -1,14 +1,16 @@
 //! Printing results as a table (for people), JSON or CSV (for programs).
 
 mod csv;
+mod experiments;
 mod history;
 mod json;
 mod runs;
 mod table;
 mod time;
 
+pub use experiments::{experiment_json, write_experiments};
 pub use history::write_history;
-pub use runs::{RunsPage, write_runs};
+pub use runs::{RunsPage, run_json, write_runs};
 
 use std::str::FromStr;
 

@@ -318,8 +318,8 @@ fn run(args: &[String]) -> Result<()> {
     for q in &queries {
         let request = q.request();
         search(&store, &request)?; // warm-up
-        let (index, _txn) = store.search_index()?;
-        runstore_query::search(&index, &request)?;
+        let view = store.read_view()?;
+        runstore_query::search_page_len(&view, &request)?;
         let mut full = Vec::new();
         let mut page = None;
         for _ in 0..args.reps {
@@ -329,7 +329,7 @@ fn run(args: &[String]) -> Result<()> {
         }
         let mut bare = Vec::new();
         for _ in 0..args.reps {
-            let (p, d) = time(|| runstore_query::search(&index, &request));
+            let (p, d) = time(|| runstore_query::search_page_len(&view, &request));
             p?;
             bare.push(d);
         }
@@ -692,8 +692,8 @@ fn repeat(args: &[String]) -> Result<()> {
     for _ in 0..times {
         let (n, d) = time(|| -> Result<usize> {
             Ok(if index_only {
-                let (index, _txn) = store.search_index()?;
-                runstore_query::search(&index, &request)?.rows.len()
+                let view = store.read_view()?;
+                runstore_query::search_page_len(&view, &request)?.0
             } else {
                 search(&store, &request)?.runs.len()
             })

@@ -474,28 +474,27 @@ impl IndexCache {
     }
 }
 
-/// Snapshots are rewritten once this many runs changed since the last one,
-/// or a tenth of all runs, whichever is more.
+/// Snapshots are rewritten once the change log holds this many entries, or
+/// a tenth of the runs, whichever is more.
 const SNAPSHOT_MIN_CHANGES: u64 = 10_000;
 
 impl Store {
     /// The search index as of the latest commit, with a catalog read
     /// transaction at that same commit. Both are snapshots: later commits do
     /// not change them, so a search sees one consistent state throughout.
-    pub fn search_index(&self) -> Result<(Arc<SearchIndex>, ReadTransaction)> {
-        self.current_index(true)
+    /// A search never writes: snapshots are the maintenance owner's.
+    pub(crate) fn search_index(&self) -> Result<(Arc<SearchIndex>, ReadTransaction)> {
+        self.current_index()
     }
 
-    /// Brings the shared search index up to the latest commit without
-    /// writing a snapshot. A bulk ingest calls this from a second thread after
-    /// each commit, so the index work overlaps the writing instead of
-    /// following it; the ingest's final [`Store::refresh_index_snapshot`]
-    /// then only has the last commit to apply.
+    /// Brings the shared search index up to the latest commit. A bulk
+    /// ingest calls this from a second thread after each commit, so the
+    /// index work overlaps the writing instead of following it.
     pub fn catch_up_index(&self) -> Result<()> {
-        self.current_index(false).map(|_| ())
+        self.current_index().map(|_| ())
     }
 
-    fn current_index(&self, may_snapshot: bool) -> Result<(Arc<SearchIndex>, ReadTransaction)> {
+    fn current_index(&self) -> Result<(Arc<SearchIndex>, ReadTransaction)> {
         let cache = &self.index;
         loop {
             let txn = self.begin_read()?;
@@ -521,18 +520,21 @@ impl Store {
                     None => Arc::new(self.load_index(&txn)?),
                 };
                 // Copies the index (shallowly) only if a search still holds it.
-                let idx = Arc::make_mut(&mut shared);
-                idx.catch_up(self, &txn)?;
-                if may_snapshot && should_snapshot(idx) {
-                    // A failed snapshot write only costs the next open some time.
-                    if let Ok(snap) = snapshot::write(&cache.dir, idx) {
-                        idx.changed_since_snapshot = 0;
-                        idx.snapshot = Some(Arc::new(snap));
-                    }
-                }
+                Arc::make_mut(&mut shared).catch_up(self, &txn)?;
                 *guard = Some(shared);
             }
         }
+    }
+
+    /// Whether the change log has grown long enough that the owner should
+    /// snapshot the index and trim it: a tenth of the runs, or 10,000
+    /// entries, whichever is more.
+    pub(crate) fn snapshot_due(&self) -> Result<bool> {
+        let txn = self.begin_read()?;
+        let state = self.state(&txn)?;
+        let entries = redb::ReadableTableMetadata::len(&txn.open_table(CHANGES)?)?;
+        let threshold = SNAPSHOT_MIN_CHANGES.max(u64::from(state.next_ordinal) / 10);
+        Ok(entries >= threshold)
     }
 
     /// Loads the newest readable snapshot, or starts empty.
@@ -611,9 +613,4 @@ fn check_ordinal(key: u32, row: &RunRow) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-fn should_snapshot(idx: &SearchIndex) -> bool {
-    let threshold = SNAPSHOT_MIN_CHANGES.max(u64::from(idx.rows) / 10);
-    idx.changed_since_snapshot >= threshold
 }

@@ -78,10 +78,8 @@ impl Segment {
     pub fn open(path: &Path) -> Result<Segment> {
         let data = map_file(path)?;
         let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
-        let meta = ArrowReaderMetadata::load(&data, options).map_err(|source| Error::Segment {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let meta = ArrowReaderMetadata::load(&data, options)
+            .map_err(|source| Error::segment(path, source))?;
         let corrupt = |detail: String| Error::corrupt(path.display().to_string(), detail);
 
         let file_meta = meta.metadata().file_metadata();
@@ -447,10 +445,7 @@ impl Segment {
     }
 
     fn parquet_error(&self, source: ParquetError) -> Error {
-        Error::Segment {
-            path: self.path.clone(),
-            source,
-        }
+        Error::segment(&self.path, source)
     }
 
     fn arrow_error(&self, e: ArrowError) -> Error {
@@ -526,10 +521,7 @@ fn columns<'b>(
 }
 
 fn arrow_error(path: &Path, e: ArrowError) -> Error {
-    Error::Segment {
-        path: path.to_path_buf(),
-        source: ParquetError::External(Box::new(e)),
-    }
+    Error::segment(path, e)
 }
 
 fn to_usize(n: u64) -> usize {

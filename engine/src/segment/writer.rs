@@ -165,7 +165,8 @@ impl SegmentWriter {
                     Arc::new(Int64Array::from(points.timestamp[start..end].to_vec())),
                     Arc::new(Float64Array::from(points.value[start..end].to_vec())),
                 ],
-            )?;
+            )
+            .map_err(|e| Error::segment(&self.path, e))?;
             if let Err(e) = writer.write(&batch) {
                 self.writer = None;
                 return Err(self.parquet_error(e));
@@ -307,10 +308,7 @@ impl SegmentWriter {
     }
 
     fn parquet_error(&self, source: ParquetError) -> Error {
-        Error::Segment {
-            path: self.path.clone(),
-            source,
-        }
+        Error::segment(&self.path, source)
     }
 }
 

@@ -4,23 +4,25 @@
 //! Each step is its own write transaction: the new segment file is written and
 //! synced first, then one commit swaps the catalog over to it, and only then
 //! are replaced files deleted. A crash in between leaves unreferenced files,
-//! which the next writable open removes.
+//! which the next writable open removes. These steps are the maintenance
+//! owner's ([`super::owner`]); a caller's write never runs them.
 
 use std::collections::HashSet;
 
-use redb::ReadableTable;
+use redb::{ReadableTable, WriteTransaction};
 
 use super::Store;
 use super::write::segment_file_name;
 use crate::catalog::rows::{SegmentRow, decode, encode, unpack_points};
-use crate::catalog::state::StoreState;
 use crate::catalog::{CHANGES, META, PENDING, SEGMENTS};
 use crate::error::{Error, Result};
 use crate::segment::{PointColumns, Segment, merge_segments, write_segment};
 
 impl Store {
-    /// Runs whatever compaction is due. Called after every commit.
-    pub(crate) fn maintain(&self) -> Result<()> {
+    /// Flushes staged points into a segment and merges small segments, each
+    /// when due (the owner's job; a process that runs without an owner calls
+    /// it before it exits).
+    pub fn compact_points_now(&self) -> Result<()> {
         let (pending, small) = {
             let txn = self.begin_read()?;
             let state = self.state(&txn)?;
@@ -46,11 +48,7 @@ impl Store {
 
     /// Compacts every staged point into one new segment.
     pub fn flush_pending(&self) -> Result<()> {
-        let _writer = self.lock_writer()?;
-        let mut txn = self.database()?.begin_write()?;
-        txn.set_quick_repair(true);
-        let mut state = StoreState::load(&txn.open_table(META)?)?
-            .ok_or_else(|| Error::corrupt("catalog", "store state missing"))?;
+        let (mut writer, txn, mut state) = self.begin_locked()?;
         let mut points = PointColumns::default();
         {
             let mut pending = txn.open_table(PENDING)?;
@@ -87,16 +85,13 @@ impl Store {
         state.seq += 1;
         state.save(&mut txn.open_table(META)?)?;
         txn.commit()?;
+        writer.last_seq = state.seq;
         Ok(())
     }
 
     /// Merges the small segments into one.
     pub fn merge_small_segments(&self) -> Result<()> {
-        let _writer = self.lock_writer()?;
-        let mut txn = self.database()?.begin_write()?;
-        txn.set_quick_repair(true);
-        let mut state = StoreState::load(&txn.open_table(META)?)?
-            .ok_or_else(|| Error::corrupt("catalog", "store state missing"))?;
+        let (mut writer, txn, mut state) = self.begin_locked()?;
         let mut inputs: Vec<(u64, SegmentRow)> = Vec::new();
         {
             let segments = txn.open_table(SEGMENTS)?;
@@ -141,6 +136,8 @@ impl Store {
         state.seq += 1;
         state.save(&mut txn.open_table(META)?)?;
         txn.commit()?;
+        writer.last_seq = state.seq;
+        drop(writer);
         drop(open);
         for (old, row) in &inputs {
             self.segments.evict(*old);
@@ -157,44 +154,44 @@ impl Store {
     /// Drops change-log entries up to sequence `seq` (an index snapshot at
     /// `seq` exists, so nobody needs to replay them).
     pub(crate) fn trim_changes_upto(&self, seq: u64) -> Result<()> {
-        let _writer = self.lock_writer()?;
-        let mut txn = self.database()?.begin_write()?;
-        txn.set_quick_repair(true);
-        let mut state = StoreState::load(&txn.open_table(META)?)?
-            .ok_or_else(|| Error::corrupt("catalog", "store state missing"))?;
+        let (writer, txn, mut state) = self.begin_locked()?;
         if state.changes_floor >= seq {
             return Ok(());
         }
         txn.open_table(CHANGES)?
             .retain_in(..=(seq, u32::MAX), |_, _| false)?;
         state.changes_floor = seq;
+        // No new sequence: the runs did not change, the index stays current.
         state.save(&mut txn.open_table(META)?)?;
         txn.commit()?;
+        drop(writer);
         Ok(())
     }
+}
 
-    /// Deletes files in `segments/` that the manifest does not list: leftovers
-    /// of a crash between writing a segment and committing it, or between a
-    /// merge's commit and its cleanup.
-    pub(crate) fn remove_orphan_segments(&self) -> Result<()> {
-        let _writer = self.lock_writer()?;
-        let txn = self.begin_read()?;
-        let mut listed = HashSet::new();
-        for entry in txn.open_table(SEGMENTS)?.iter()? {
-            let (_, bytes) = entry?;
-            let row: SegmentRow = decode("segment manifest", bytes.value())?;
-            listed.insert(row.file);
-        }
-        let dir = self.segments_dir();
-        let entries = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io(&dir, e))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !listed.contains(&name) {
-                let path = entry.path();
-                std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+/// Deletes files in `segments/` that the manifest does not list: leftovers
+/// of a crash between writing a segment and committing it, or between a
+/// merge's commit and its cleanup. Runs inside a write transaction, whose
+/// lock guarantees that no process is between those two steps.
+pub(crate) fn remove_orphan_segments(txn: &WriteTransaction, dir: &std::path::Path) -> Result<()> {
+    let mut listed = HashSet::new();
+    for entry in txn.open_table(SEGMENTS)?.iter()? {
+        let (_, bytes) = entry?;
+        let row: SegmentRow = decode("segment manifest", bytes.value())?;
+        listed.insert(row.file);
+    }
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !listed.contains(&name) {
+            let path = entry.path();
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(&path, e)),
             }
         }
-        Ok(())
     }
+    Ok(())
 }

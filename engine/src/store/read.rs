@@ -41,11 +41,10 @@ impl Store {
         Ok(read_run_row(&txn, run_id)?.is_some())
     }
 
-    /// The runs `ids` as of `txn` (the transaction [`Store::search_index`]
-    /// returned, for a search's page), in the order given; `None` for an id
+    /// The runs `ids` as of `txn` (a [`super::ReadView`]'s), in the order given; `None` for an id
     /// with no run. Tables are opened once and value texts cached, so a page
     /// of thousands of runs costs one catalog lookup per run and value.
-    pub fn runs_at(&self, txn: &ReadTransaction, ids: &[RunId]) -> Result<Vec<Option<Run>>> {
+    pub(crate) fn runs_at(&self, txn: &ReadTransaction, ids: &[RunId]) -> Result<Vec<Option<Run>>> {
         let run_ids = txn.open_table(RUN_IDS)?;
         let mut ordinals = Vec::with_capacity(ids.len());
         for id in ids {
@@ -57,7 +56,11 @@ impl Store {
     /// The runs in rows `rows` of the search index (their ordinals) as of
     /// `txn`, in the order given; `None` for a row with no run. This is how a
     /// search reads its page: one lookup per run, in a table keyed by row.
-    pub fn runs_at_rows(&self, txn: &ReadTransaction, rows: &[u32]) -> Result<Vec<Option<Run>>> {
+    pub(crate) fn runs_at_rows(
+        &self,
+        txn: &ReadTransaction,
+        rows: &[u32],
+    ) -> Result<Vec<Option<Run>>> {
         let ordinals: Vec<Option<u32>> = rows.iter().map(|&r| Some(r)).collect();
         self.decode_runs(txn, &ordinals)
     }

@@ -7,8 +7,8 @@
 mod comparison;
 mod filter;
 mod ident;
-mod lex;
-mod literal;
+pub(crate) mod lex;
+pub(crate) mod literal;
 mod order_by;
 mod print;
 mod unicode;
