@@ -69,7 +69,7 @@ impl Signal {
             return (false, true);
         };
         let deadline = Instant::now() + timeout;
-        while !flags.stop && !(for_work && flags.work) {
+        while !(flags.stop || for_work && flags.work) {
             let now = Instant::now();
             if now >= deadline {
                 break;
