@@ -4,13 +4,13 @@
 #   benches/run.sh [N]        N runs (default 100000)
 #
 # Builds the release binaries, generates the workload with
-# shared/bench/gen_workload.py (N runs x 10 metrics x 10 steps, plus a
+# benches/gen_workload.py (N runs x 10 metrics x 10 steps, plus a
 # 100,000-point history on run 0; cached per N), then runs `runstore-e2e`,
 # which ingests it with `target/release/runstore ingest` and prints one
 # markdown table of every figure (also saved next to the workload).
 #
 # Environment:
-#   RUNSTORE_SHARED     the shared/ folder (default: ../shared beside the repository)
+#   RUNSTORE_SHARED     a shared/ folder whose bench/gen_workload.py to use instead
 #   RUNSTORE_BENCH_DIR  where the workload, store and results go (default: target/bench-e2e)
 #   RUNSTORE_BENCH_REPS repetitions per timed figure (default 5)
 set -euo pipefail
@@ -22,10 +22,10 @@ if ! [[ "$n" =~ ^[1-9][0-9]*$ ]]; then
 fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-shared="${RUNSTORE_SHARED:-$root/../shared}"
-gen="$shared/bench/gen_workload.py"
+gen="${RUNSTORE_SHARED:+$RUNSTORE_SHARED/bench/gen_workload.py}"
+gen="${gen:-$root/benches/gen_workload.py}"
 if [[ ! -f "$gen" ]]; then
-    echo "error: no $gen (set RUNSTORE_SHARED to the shared/ folder)" >&2
+    echo "error: no $gen" >&2
     exit 2
 fi
 target="${CARGO_TARGET_DIR:-$root/target}"

@@ -393,10 +393,9 @@ fn a_short_soak_of_single_point_commits_stays_bounded() {
     };
     let store = Store::open_with(dir.path(), options).unwrap();
     let run = start_run(&store, 5);
-    let started = Instant::now();
     let mut step = 0i64;
     let mut peak = 0u64;
-    while started.elapsed() < Duration::from_secs(4) {
+    while step < 1000 {
         for m in 0..METRICS {
             store
                 .log_metric(run, &format!("m{m}"), point(step, value(5, m, step)))
@@ -412,7 +411,7 @@ fn a_short_soak_of_single_point_commits_stays_bounded() {
             )
             .unwrap();
         step += 1;
-        if step % 200 == 0 {
+        if step % 100 == 0 {
             peak = peak.max(dir_size(dir.path()));
         }
     }
@@ -440,12 +439,11 @@ fn a_short_soak_of_single_point_commits_stays_bounded() {
         }
     }
     let bulk_size = dir_size(bulk.path());
-    // A redb file has a floor of a few MiB; above that, within 2x.
+    // Within 2x of the bulk-loaded store (plus redb's allocation step).
     assert!(
-        peak <= 2 * bulk_size.max(8 << 20),
+        peak <= 2 * bulk_size + (256 << 10),
         "soak peaked at {peak} bytes; the same data bulk-loaded is {bulk_size}"
     );
-    let _ = step;
 }
 
 fn dir_size(dir: &Path) -> u64 {

@@ -9,3 +9,18 @@ pub fn number(v: f64) -> Value {
         None => Value::String(super::value_text(v)),
     }
 }
+
+/// A metric value serialised as [`number`] says, without building a [`Value`].
+#[derive(Clone, Copy, Debug)]
+pub struct Number(pub f64);
+
+impl serde::Serialize for Number {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let v = self.0;
+        if v.is_finite() {
+            s.serialize_f64(v)
+        } else {
+            s.serialize_str(&super::value_text(v))
+        }
+    }
+}

@@ -3,9 +3,9 @@
 use std::collections::BTreeSet;
 use std::io::Write;
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
-use super::{Format, csv, json::number, table, time, value_text};
+use super::{Format, csv, json::Number, table, time, value_text};
 use crate::engine::Run;
 use crate::error::{Error, Result};
 
@@ -29,8 +29,12 @@ pub fn write_runs(out: &mut dyn Write, format: Format, page: &RunsPage) -> Resul
     };
     match format {
         Format::Json => {
-            let runs: Vec<Value> = page.runs.iter().map(run_json).collect();
-            let doc = json!({"runs": runs, "next_page_token": page.next_page_token});
+            // Streamed from the runs: a page of thousands of runs builds no
+            // JSON tree (allocating one cost more than reading the runs).
+            let doc = PageOut {
+                runs: page.runs.iter().map(RunOut::new).collect(),
+                next_page_token: page.next_page_token.as_deref(),
+            };
             serde_json::to_writer(&mut *out, &doc).map_err(|e| io(e.into()))?;
             writeln!(out).map_err(io)
         }
@@ -111,35 +115,84 @@ fn short(v: f64) -> String {
 
 /// A run as JSON, per the contract (plus `experiment_id`, `artifact_uri` and `inputs`).
 pub fn run_json(r: &Run) -> Value {
-    let metrics: Map<String, Value> = r
-        .metrics
-        .iter()
-        .map(|(k, p)| (k.clone(), number(p.value)))
-        .collect();
-    let inputs: Vec<Value> = r
-        .inputs
-        .iter()
-        .map(|i| {
-            json!({"name": i.name, "digest": i.digest, "source_type": i.source_type,
-                   "source": i.source, "context": i.context})
-        })
-        .collect();
-    json!({
-        "run_id": r.run_id.to_string(),
-        "run_name": r.run_name,
-        "experiment": r.experiment_name,
-        "experiment_id": r.experiment_id.to_string(),
-        "status": r.status.as_str(),
-        "start_time": r.start_time,
-        "end_time": r.end_time,
-        "user": r.user,
-        "lifecycle_stage": r.lifecycle_stage.as_str(),
-        "artifact_uri": r.artifact_uri,
-        "params": r.params,
-        "metrics": metrics,
-        "tags": r.tags,
-        "inputs": inputs,
-    })
+    serde_json::to_value(RunOut::new(r)).unwrap_or(Value::Null)
+}
+
+/// The contract's search page, borrowing its runs.
+#[derive(serde::Serialize)]
+struct PageOut<'a> {
+    runs: Vec<RunOut<'a>>,
+    next_page_token: Option<&'a str>,
+}
+
+/// A run in the contract's JSON shape, borrowing from the [`Run`].
+#[derive(serde::Serialize)]
+struct RunOut<'a> {
+    run_id: String,
+    run_name: &'a str,
+    experiment: &'a str,
+    experiment_id: String,
+    status: &'static str,
+    start_time: i64,
+    end_time: Option<i64>,
+    user: &'a str,
+    lifecycle_stage: &'static str,
+    artifact_uri: &'a str,
+    params: &'a std::collections::BTreeMap<String, String>,
+    metrics: MetricsOut<'a>,
+    tags: &'a std::collections::BTreeMap<String, String>,
+    inputs: Vec<InputOut<'a>>,
+}
+
+impl<'a> RunOut<'a> {
+    fn new(r: &'a Run) -> Self {
+        RunOut {
+            run_id: r.run_id.to_string(),
+            run_name: &r.run_name,
+            experiment: &r.experiment_name,
+            experiment_id: r.experiment_id.to_string(),
+            status: r.status.as_str(),
+            start_time: r.start_time,
+            end_time: r.end_time,
+            user: &r.user,
+            lifecycle_stage: r.lifecycle_stage.as_str(),
+            artifact_uri: &r.artifact_uri,
+            params: &r.params,
+            metrics: MetricsOut(&r.metrics),
+            tags: &r.tags,
+            inputs: r.inputs.iter().map(InputOut::new).collect(),
+        }
+    }
+}
+
+/// Each metric's latest value, NaN and infinities as the contract's strings.
+struct MetricsOut<'a>(&'a std::collections::BTreeMap<String, crate::engine::MetricPoint>);
+
+impl serde::Serialize for MetricsOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, p)| (k, Number(p.value))))
+    }
+}
+
+#[derive(serde::Serialize)]
+struct InputOut<'a> {
+    name: &'a str,
+    digest: &'a str,
+    source_type: &'a str,
+    source: &'a str,
+    context: Option<&'a str>,
+}
+
+impl<'a> InputOut<'a> {
+    fn new(i: &'a crate::engine::DatasetInput) -> Self {
+        InputOut {
+            name: &i.name,
+            digest: &i.digest,
+            source_type: &i.source_type,
+            source: &i.source,
+            context: i.context.as_deref(),
+        }
+    }
 }
 
 /// Runs as CSV rows: attributes, then `params.K`, `metrics.K`, `tags.K`.

@@ -8,6 +8,7 @@
 //! runstore-live jsonl DIR CALLS [PROCS]     one JSON Lines record a call (what rs_ingest_jsonl does)
 //! runstore-live buffered DIR CALLS          buffered log_metric calls/s from one thread, then flush
 //! runstore-live soak DIR SECS               single-point commits for SECS; size and RSS every 10 s
+//! runstore-live page DIR [RUNS]              reading a page of RUNS runs in-process (median of 20)
 //! ```
 //!
 //! Every command writes into the store at DIR (runs of its own, next to what
@@ -54,6 +55,7 @@ fn main() -> ExitCode {
             Some("jsonl-child") => jsonl_child(dir, num(2, 0)?, num(3, 0)?),
             Some("buffered") => buffered(dir, num(2, 1_000_000)?),
             Some("soak") => soak(dir, num(2, 600)?),
+            Some("page") => page(dir, num(2, 1000)?),
             _ => Err(USAGE.into()),
         }
     })();
@@ -409,6 +411,39 @@ fn soak(dir: &Path, secs: u64) -> Result<()> {
     );
     let _ = std::fs::remove_dir_all(&bulk_dir);
     let _ = std::fs::remove_dir_all(&empty_dir);
+    Ok(())
+}
+
+fn page(dir: &Path, runs: u64) -> Result<()> {
+    let store = Store::open_read_only(dir)?;
+    let request = runstore::search::SearchRequest {
+        max_results: usize::try_from(runs)?,
+        ..Default::default()
+    };
+    let mut full = Vec::new();
+    let mut index_only = Vec::new();
+    let first = Instant::now();
+    let n = runstore::search::search(&store, &request)?.runs.len();
+    let cold = first.elapsed();
+    for _ in 0..20 {
+        let t = Instant::now();
+        runstore::search::search(&store, &request)?;
+        full.push(t.elapsed());
+        let t = Instant::now();
+        let view = store.read_view()?;
+        runstore_query::search_page_len(&view, &request)?;
+        index_only.push(t.elapsed());
+    }
+    full.sort_unstable();
+    index_only.sort_unstable();
+    let (f, i) = (pct(&full, 0.5), pct(&index_only, 0.5));
+    println!(
+        "page of {n} runs: first search {:.2} ms; then median {f:.2} ms in all, {i:.2} ms in \
+         the index, {:.2} ms reading the runs ({:.2} us a run)",
+        cold.as_secs_f64() * 1e3,
+        f - i,
+        (f - i) * 1e3 / n.max(1) as f64
+    );
     Ok(())
 }
 

@@ -172,7 +172,7 @@ pub struct Store {
     writer: Option<Mutex<Writer>>,
     pub(crate) segments: SegmentCache,
     pub(crate) index: IndexCache,
-    key_names: RwLock<Vec<Box<str>>>,
+    key_names: RwLock<Arc<Vec<Box<str>>>>,
     /// Param/tag value texts by (key, code), as committed snapshots hold
     /// them (a committed code never changes meaning), for reading pages of
     /// runs without a catalog lookup per value.
@@ -275,7 +275,7 @@ impl Store {
         drop(open_lock);
         let background = options.background_owner;
         let store = Arc::new(Store {
-            key_names: RwLock::new(Vec::new()),
+            key_names: RwLock::new(Arc::default()),
             value_texts: RwLock::new(HashMap::default()),
             segments: SegmentCache::new(dir.join(SEGMENTS_DIR)),
             index: IndexCache::new(dir.join(INDEX_DIR)),
@@ -328,7 +328,7 @@ impl Store {
             }
         }
         Ok(Arc::new(Store {
-            key_names: RwLock::new(Vec::new()),
+            key_names: RwLock::new(Arc::default()),
             value_texts: RwLock::new(HashMap::default()),
             segments: SegmentCache::new(dir.join(SEGMENTS_DIR)),
             index: IndexCache::new(dir.join(INDEX_DIR)),
@@ -469,23 +469,22 @@ impl Store {
         }
     }
 
-    /// The names of all keys, indexed by key id, as of `txn` (cached; refreshed
-    /// when `txn` knows keys the cache does not).
-    pub(crate) fn key_name(&self, txn: &ReadTransaction, id: u32) -> Result<Box<str>> {
+    /// The cached key names, reloaded as of `txn` when they lack key `id`.
+    pub(crate) fn key_names_holding(
+        &self,
+        txn: &ReadTransaction,
+        id: u32,
+    ) -> Result<Arc<Vec<Box<str>>>> {
         if let Ok(names) = self.key_names.read()
-            && let Some(name) = names.get(id as usize)
+            && (id as usize) < names.len()
         {
-            return Ok(name.clone());
+            return Ok(names.clone());
         }
-        let names = catalog::dict::load_key_names(&txn.open_table(KEY_NAMES)?)?;
-        let name = names
-            .get(id as usize)
-            .cloned()
-            .ok_or_else(|| Error::corrupt("key dictionary", format!("no key with id {id}")))?;
+        let names = Arc::new(catalog::dict::load_key_names(&txn.open_table(KEY_NAMES)?)?);
         if let Ok(mut cache) = self.key_names.write() {
-            *cache = names;
+            *cache = names.clone();
         }
-        Ok(name)
+        Ok(names)
     }
 
     /// Reads the store state as of `txn`.

@@ -70,14 +70,18 @@ impl Store {
         txn: &ReadTransaction,
         ordinals: &[Option<u32>],
     ) -> Result<Vec<Option<Run>>> {
+        // (Decoding slices on several threads was tried: mimalloc's
+        // cross-thread frees and fresh thread heaps ate the gain.)
+        self.decode_slice(txn, ordinals)
+    }
+
+    fn decode_slice(
+        &self,
+        txn: &ReadTransaction,
+        ordinals: &[Option<u32>],
+    ) -> Result<Vec<Option<Run>>> {
         let runs = txn.open_table(RUNS)?;
-        let mut decoder = RunDecoder {
-            store: self,
-            txn,
-            value_names: txn.open_table(VALUE_NAMES)?,
-            experiments: HashMap::default(),
-            values: HashMap::default(),
-        };
+        let mut decoder = RunDecoder::new(self, txn)?;
         let mut out = Vec::with_capacity(ordinals.len());
         for &ordinal in ordinals {
             let Some(bytes) = ordinal.map(|o| runs.get(o)).transpose()?.flatten() else {
@@ -295,55 +299,81 @@ impl SegmentCache {
     }
 }
 
-/// Turns run rows into [`Run`]s, caching what many runs share.
+/// Turns run rows into [`Run`]s, caching what many runs share. Made once
+/// per page: it takes the store's caches once, not once per value.
 struct RunDecoder<'a> {
     store: &'a Store,
     txn: &'a ReadTransaction,
     value_names: redb::ReadOnlyTable<(u32, u32), &'static str>,
     experiments: HashMap<u32, (String, String)>,
+    /// Key names by id, as cached when the page began.
+    names: Arc<Vec<Box<str>>>,
+    /// The store's value texts, read-locked for the page.
+    shared: Option<std::sync::RwLockReadGuard<'a, HashMap<(u32, u32), Arc<str>>>>,
     /// Texts read from the catalog by this decoder, added to the store's
     /// cache when it is done.
-    values: HashMap<(u32, u32), Arc<str>>,
+    fresh: HashMap<(u32, u32), Arc<str>>,
 }
 
 /// Most value texts the store keeps cached.
 const VALUE_CACHE_MAX: usize = 4_000_000;
 
-impl RunDecoder<'_> {
-    fn value(&mut self, key: u32, code: u32) -> Result<String> {
-        if let Some(v) = self.values.get(&(key, code)) {
-            return Ok(v.to_string());
+impl<'a> RunDecoder<'a> {
+    fn new(store: &'a Store, txn: &'a ReadTransaction) -> Result<Self> {
+        Ok(RunDecoder {
+            store,
+            txn,
+            value_names: txn.open_table(VALUE_NAMES)?,
+            experiments: HashMap::default(),
+            names: store.key_names_holding(txn, 0).unwrap_or_default(),
+            shared: store.value_texts.read().ok(),
+            fresh: HashMap::default(),
+        })
+    }
+
+    fn name(&mut self, key: u32) -> Result<String> {
+        if (key as usize) >= self.names.len() {
+            self.names = self.store.key_names_holding(self.txn, key)?;
         }
-        if let Ok(cache) = self.store.value_texts.read()
-            && let Some(v) = cache.get(&(key, code))
-        {
-            return Ok(v.to_string());
+        self.names
+            .get(key as usize)
+            .map(|n| String::from(&**n))
+            .ok_or_else(|| Error::corrupt("key dictionary", format!("no key with id {key}")))
+    }
+
+    fn value(&mut self, key: u32, code: u32) -> Result<String> {
+        if let Some(v) = self.shared.as_ref().and_then(|c| c.get(&(key, code))) {
+            return Ok(String::from(&**v));
+        }
+        if let Some(v) = self.fresh.get(&(key, code)) {
+            return Ok(String::from(&**v));
         }
         let v = read_value(&self.value_names, key, code)?;
-        self.values.insert((key, code), Arc::from(v.as_str()));
+        self.fresh.insert((key, code), Arc::from(v.as_str()));
         Ok(v)
     }
 
     /// Shares what this decoder read with later reads.
-    fn publish(self) {
-        if self.values.is_empty() {
+    fn publish(mut self) {
+        self.shared = None;
+        if self.fresh.is_empty() {
             return;
         }
         if let Ok(mut cache) = self.store.value_texts.write() {
-            if cache.len() + self.values.len() > VALUE_CACHE_MAX {
+            if cache.len() + self.fresh.len() > VALUE_CACHE_MAX {
                 cache.clear();
             }
-            cache.extend(self.values);
+            cache.extend(self.fresh);
         }
     }
 
     fn texts(&mut self, pairs: &[(u32, u32)]) -> Result<BTreeMap<String, String>> {
-        let mut out = BTreeMap::new();
+        let mut out = Vec::with_capacity(pairs.len());
         for &(k, code) in pairs {
-            let name = self.store.key_name(self.txn, k)?;
-            out.insert(name.into(), self.value(k, code)?);
+            out.push((self.name(k)?, self.value(k, code)?));
         }
-        Ok(out)
+        // Built in bulk from sorted entries, not inserted one by one.
+        Ok(BTreeMap::from_iter(out))
     }
 
     fn run(&mut self, run_id: RunId, row: &RunRow) -> Result<Run> {
@@ -363,10 +393,11 @@ impl RunDecoder<'_> {
         if !row.user.is_empty() {
             tags.insert(TAG_USER.to_owned(), row.user.clone());
         }
-        let mut metrics = BTreeMap::new();
+        let mut metrics = Vec::with_capacity(row.metrics.len());
         for m in &row.metrics {
-            metrics.insert(self.store.key_name(self.txn, m.key)?.into(), m.point);
+            metrics.push((self.name(m.key)?, m.point));
         }
+        let metrics = BTreeMap::from_iter(metrics);
         let status = RunStatus::from_code(row.status)
             .ok_or_else(|| Error::corrupt("run", format!("status code {}", row.status)))?;
         let lifecycle_stage = LifecycleStage::from_code(row.lifecycle)

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The live-logging benchmark: what training loops, sweeps of trial processes
+# and long-lived trackers do to a store.
+#
+#   benches/live.sh [N]      on a store of N reference-workload runs (default 100000)
+#
+# Prints: single-point log_metric p50/p99 at 1, 8 and 32 threads; 8 processes
+# x 2000 steps x 5 metrics; one JSON Lines record a call (rs_ingest_jsonl's
+# path) from 1 and 4 processes; buffered calls/s; a 1000-run page read at
+# 10,000 runs; and, with SOAK_SECS set (600 for the 10-minute soak), the soak
+# curve. MLflow's own figures on SQLite: benches/mlflow_baseline.sh.
+set -euo pipefail
+n="${1:-100000}"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+target="${CARGO_TARGET_DIR:-$root/target}"
+work="${RUNSTORE_BENCH_DIR:-$target/bench-live}"
+mkdir -p "$work"
+(cd "$root" && cargo build --release --quiet --workspace --bins)
+live="$target/release/runstore-live"
+fresh() { rm -rf "$work/$1"; cp -r "$work/base-$n" "$work/$1"; }
+if [[ ! -d "$work/base-$n" ]]; then "$live" prepare "$work/base-$n" "$n"; fi
+if [[ ! -d "$work/base-10000" ]]; then "$live" prepare "$work/base-10000" 10000; fi
+fresh t; "$live" latency "$work/t" 2000
+fresh t; "$live" processes "$work/t" 8 2000
+fresh t; "$live" jsonl "$work/t" 2000 1
+fresh t; "$live" jsonl "$work/t" 1000 4
+fresh t; "$live" buffered "$work/t" 2000000
+"$live" page "$work/base-10000" 1000
+if [[ -n "${SOAK_SECS:-}" ]]; then fresh soak; "$live" soak "$work/soak" "$SOAK_SECS"; fi
+rm -rf "$work/t" "$work/soak"
