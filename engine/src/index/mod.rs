@@ -31,12 +31,13 @@ pub use like::LikePattern;
 pub use pred::{CmpOp, Field, Literal, Pred, Truth};
 pub use table::{IndexView, RowValue};
 
+use crate::catalog::META;
 use crate::catalog::dict::load_key_names;
 use crate::catalog::rows::{ExperimentRow, RunRow, decode};
+use crate::catalog::state::StoreState;
 use crate::catalog::{CHANGES, EXPERIMENTS, KEY_NAMES, RUNS, VALUE_NAMES};
 use crate::error::{Error, Result};
 use crate::metric::search_value;
-use crate::store::Store;
 use snapshot::Snapshot;
 
 /// End time of a run that has none.
@@ -232,14 +233,14 @@ impl SearchIndex {
 
     /// Brings the index up to `txn`'s commit: replays the change log, or
     /// rebuilds from scratch when the log no longer reaches back far enough.
-    fn catch_up(&mut self, store: &Store, txn: &ReadTransaction) -> Result<()> {
-        let state = store.state(txn)?;
+    fn catch_up(&mut self, txn: &ReadTransaction) -> Result<()> {
+        let state = state_of(txn)?;
         if state.seq == self.seq && self.seq != 0 {
             return Ok(());
         }
         if self.seq < state.changes_floor {
             *self = SearchIndex::empty();
-            return self.rebuild(store, txn);
+            return self.rebuild(txn);
         }
         self.load_dictionaries(txn)?;
         let runs = txn.open_table(RUNS)?;
@@ -261,8 +262,8 @@ impl SearchIndex {
     }
 
     /// Builds the index from every run row of the catalog.
-    fn rebuild(&mut self, store: &Store, txn: &ReadTransaction) -> Result<()> {
-        let state = store.state(txn)?;
+    fn rebuild(&mut self, txn: &ReadTransaction) -> Result<()> {
+        let state = state_of(txn)?;
         self.load_dictionaries(txn)?;
         let runs = txn.open_table(RUNS)?;
         let value_names = txn.open_table(VALUE_NAMES)?;
@@ -478,29 +479,19 @@ impl IndexCache {
 /// a tenth of the runs, whichever is more.
 const SNAPSHOT_MIN_CHANGES: u64 = 10_000;
 
-impl Store {
-    /// The search index as of the latest commit, with a catalog read
-    /// transaction at that same commit. Both are snapshots: later commits do
-    /// not change them, so a search sees one consistent state throughout.
-    /// A search never writes: snapshots are the maintenance owner's.
-    pub(crate) fn search_index(&self) -> Result<(Arc<SearchIndex>, ReadTransaction)> {
-        self.current_index()
-    }
-
-    /// Brings the shared search index up to the latest commit. A bulk
-    /// ingest calls this from a second thread after each commit, so the
-    /// index work overlaps the writing instead of following it.
-    pub fn catch_up_index(&self) -> Result<()> {
-        self.current_index().map(|_| ())
-    }
-
-    fn current_index(&self) -> Result<(Arc<SearchIndex>, ReadTransaction)> {
-        let cache = &self.index;
+impl IndexCache {
+    /// The index as of the latest commit of the catalog that `read` opens a
+    /// transaction on, with that transaction. Both are snapshots: later
+    /// commits do not change them. Never writes.
+    pub(crate) fn current(
+        &self,
+        read: &dyn Fn() -> Result<ReadTransaction>,
+    ) -> Result<(Arc<SearchIndex>, ReadTransaction)> {
         loop {
-            let txn = self.begin_read()?;
-            let seq = self.state(&txn)?.seq;
+            let txn = read()?;
+            let seq = state_of(&txn)?.seq;
             {
-                let guard = cache
+                let guard = self
                     .current
                     .read()
                     .map_err(|_| Error::corrupt("index", "lock poisoned"))?;
@@ -510,38 +501,27 @@ impl Store {
                     return Ok((idx.clone(), txn));
                 }
             }
-            let mut guard = cache
+            let mut guard = self
                 .current
                 .write()
                 .map_err(|_| Error::corrupt("index", "lock poisoned"))?;
             if guard.as_ref().is_none_or(|idx| idx.seq < seq) {
                 let mut shared = match guard.take() {
                     Some(idx) => idx,
-                    None => Arc::new(self.load_index(&txn)?),
+                    None => Arc::new(self.load(&txn)?),
                 };
                 // Copies the index (shallowly) only if a search still holds it.
-                Arc::make_mut(&mut shared).catch_up(self, &txn)?;
+                Arc::make_mut(&mut shared).catch_up(&txn)?;
                 *guard = Some(shared);
             }
         }
     }
 
-    /// Whether the change log has grown long enough that the owner should
-    /// snapshot the index and trim it: a tenth of the runs, or 10,000
-    /// entries, whichever is more.
-    pub(crate) fn snapshot_due(&self) -> Result<bool> {
-        let txn = self.begin_read()?;
-        let state = self.state(&txn)?;
-        let entries = redb::ReadableTableMetadata::len(&txn.open_table(CHANGES)?)?;
-        let threshold = SNAPSHOT_MIN_CHANGES.max(u64::from(state.next_ordinal) / 10);
-        Ok(entries >= threshold)
-    }
-
     /// Loads the newest readable snapshot, or starts empty.
-    fn load_index(&self, txn: &ReadTransaction) -> Result<SearchIndex> {
-        let state = self.state(txn)?;
+    fn load(&self, txn: &ReadTransaction) -> Result<SearchIndex> {
+        let state = state_of(txn)?;
         let mut idx = SearchIndex::empty();
-        if let Some(snap) = snapshot::open_latest(&self.index.dir, state.seq)? {
+        if let Some(snap) = snapshot::open_latest(&self.dir, state.seq)? {
             idx.seq = snap.seq();
             idx.rows = snap.rows();
             for key in snap.column_keys() {
@@ -564,12 +544,14 @@ impl Store {
         Ok(idx)
     }
 
-    /// Brings the index up to date and writes a fresh snapshot of it, so the
-    /// next process to open the store starts fast. Ingests call this at the end.
-    pub fn refresh_index_snapshot(&self) -> Result<()> {
-        self.search_index()?;
+    /// Brings the index up to date and writes a snapshot of it if it changed
+    /// since the last one. Returns the newest snapshot's commit sequence.
+    pub(crate) fn write_snapshot(
+        &self,
+        read: &dyn Fn() -> Result<ReadTransaction>,
+    ) -> Result<Option<u64>> {
+        self.current(read)?;
         let mut guard = self
-            .index
             .current
             .write()
             .map_err(|_| Error::corrupt("index", "lock poisoned"))?;
@@ -577,26 +559,33 @@ impl Store {
             && (shared.changed_since_snapshot > 0 || shared.snapshot.is_none())
         {
             let idx = Arc::make_mut(shared);
-            let snap = snapshot::write(&self.index.dir, idx)?;
+            let snap = snapshot::write(&self.dir, idx)?;
             idx.changed_since_snapshot = 0;
             idx.snapshot = Some(Arc::new(snap));
         }
         drop(guard);
-        if self.is_writable() {
-            self.trim_change_log()?;
-        }
-        Ok(())
+        snapshot::latest_seq(&self.dir)
     }
 
-    /// Drops change-log entries older than the newest snapshot (they are only
-    /// needed to catch up from an older one), and older snapshot files.
-    fn trim_change_log(&self) -> Result<()> {
-        let Some(seq) = snapshot::latest_seq(&self.index.dir)? else {
-            return Ok(());
-        };
-        self.trim_changes_upto(seq)?;
-        snapshot::remove_older(&self.index.dir, seq)
+    /// Deletes the snapshots older than the one at `seq`.
+    pub(crate) fn remove_older(&self, seq: u64) -> Result<()> {
+        snapshot::remove_older(&self.dir, seq)
     }
+}
+
+/// Whether the change log as of `txn` has grown long enough to snapshot the
+/// index and trim it: a tenth of the runs, or 10,000 entries, whichever is
+/// more.
+pub(crate) fn snapshot_due(txn: &ReadTransaction) -> Result<bool> {
+    let state = state_of(txn)?;
+    let entries = redb::ReadableTableMetadata::len(&txn.open_table(CHANGES)?)?;
+    let threshold = SNAPSHOT_MIN_CHANGES.max(u64::from(state.next_ordinal) / 10);
+    Ok(entries >= threshold)
+}
+
+fn state_of(txn: &ReadTransaction) -> Result<StoreState> {
+    StoreState::load(&txn.open_table(META)?)?
+        .ok_or_else(|| Error::corrupt("catalog", "store state missing"))
 }
 
 /// A run row must sit under its own ordinal.

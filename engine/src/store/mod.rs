@@ -31,6 +31,7 @@ mod api;
 mod buffer;
 mod commit;
 mod compact;
+mod indexing;
 mod owner;
 mod read;
 #[cfg(test)]
@@ -176,7 +177,7 @@ pub struct Store {
     /// Param/tag value texts by (key, code), as committed snapshots hold
     /// them (a committed code never changes meaning), for reading pages of
     /// runs without a catalog lookup per value.
-    pub(crate) value_texts: RwLock<HashMap<(u32, u32), Arc<str>>>,
+    pub(crate) value_texts: RwLock<read::ValueTexts>,
     pub(crate) options: StoreOptions,
     commits: commit::GroupCommit,
     buffer: buffer::Buffer,

@@ -309,11 +309,14 @@ struct RunDecoder<'a> {
     /// Key names by id, as cached when the page began.
     names: Arc<Vec<Box<str>>>,
     /// The store's value texts, read-locked for the page.
-    shared: Option<std::sync::RwLockReadGuard<'a, HashMap<(u32, u32), Arc<str>>>>,
+    shared: Option<std::sync::RwLockReadGuard<'a, ValueTexts>>,
     /// Texts read from the catalog by this decoder, added to the store's
     /// cache when it is done.
     fresh: HashMap<(u32, u32), Arc<str>>,
 }
+
+/// Param/tag value texts by (key id, value code).
+pub(crate) type ValueTexts = HashMap<(u32, u32), Arc<str>>;
 
 /// Most value texts the store keeps cached.
 const VALUE_CACHE_MAX: usize = 4_000_000;
