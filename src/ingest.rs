@@ -154,6 +154,71 @@ pub fn ingest(
     Ok(summary)
 }
 
+/// Inputs up to this size take [`ingest_bytes`]' single-write path.
+pub const SMALL_INGEST_BYTES: usize = 1 << 20;
+
+/// Ingests run records held in memory (what the C API's `rs_ingest_jsonl`
+/// passes). A small input — a training loop's one record a step — is
+/// parsed on the calling thread and applied as one write of the store's
+/// group commit, so concurrent callers share a commit and no thread is
+/// started; a large one goes through [`ingest`]. Same rules either way: the
+/// first bad line stops it, every line before it is stored.
+pub fn ingest_bytes(
+    store: &Store,
+    data: &[u8],
+    source: &str,
+    options: &IngestOptions,
+) -> Result<IngestSummary> {
+    if data.len() > SMALL_INGEST_BYTES {
+        return ingest(store, data, source, options, |_| {});
+    }
+    let mut records = Vec::new();
+    let mut lines = Vec::new();
+    let mut bad: Option<Error> = None;
+    for (i, raw) in data.split(|&b| b == b'\n').enumerate() {
+        let line = i as u64 + 1;
+        let parsed = match std::str::from_utf8(raw) {
+            Ok(text) if text.trim().is_empty() => continue,
+            Ok(text) => parse_record(text.trim()),
+            Err(e) => Err(format!("not valid UTF-8: {e}")),
+        };
+        match parsed {
+            Ok(r) => {
+                records.push(r);
+                lines.push(line);
+            }
+            Err(message) => {
+                bad = Some(Error::BadRecord {
+                    file: source.to_owned(),
+                    line,
+                    message,
+                });
+                break;
+            }
+        }
+    }
+    let points: Vec<u64> = records
+        .iter()
+        .map(|r| r.metrics.iter().map(|(_, p)| p.len() as u64).sum())
+        .collect();
+    let (applied, refused) = store.upsert_runs(records)?;
+    if let Some(e) = refused {
+        return Err(Error::BadRecord {
+            file: source.to_owned(),
+            line: lines.get(applied).copied().unwrap_or_default(),
+            message: e.to_string(),
+        });
+    }
+    if let Some(e) = bad {
+        return Err(e);
+    }
+    Ok(IngestSummary {
+        runs: applied as u64,
+        points: points.iter().sum(),
+        bytes: data.len() as u64,
+    })
+}
+
 fn add(total: &mut IngestSummary, part: &IngestSummary) {
     total.runs += part.runs;
     total.points += part.points;

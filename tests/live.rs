@@ -458,3 +458,44 @@ fn dir_size(dir: &Path) -> u64 {
     }
     total
 }
+
+#[test]
+fn small_in_memory_ingests_keep_the_lines_before_a_bad_one() {
+    use runstore::ingest::{IngestOptions, ingest_bytes};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let line = |i: u64| crate::util::record_json(i, 1, 2);
+    let options = IngestOptions::default();
+    // A line that does not parse: the lines before it are stored.
+    let doc = format!("{}\n{}\nnot json\n{}\n", line(1), line(2), line(3));
+    let e = ingest_bytes(&store, doc.as_bytes(), "input", &options).unwrap_err();
+    assert!(e.to_string().starts_with("input:3:"), "{e}");
+    assert!(store.run_exists(crate::util::run_id(2)).unwrap());
+    assert!(!store.run_exists(crate::util::run_id(3)).unwrap());
+    // A line that breaks a rule (a changed param): same, and it names the line.
+    let mut changed: serde_json::Value = serde_json::from_str(&line(1)).unwrap();
+    changed["params"]["lr"] = "9".into();
+    let doc = format!("{}\n{changed}\n{}\n", line(4), line(5));
+    let e = ingest_bytes(&store, doc.as_bytes(), "input", &options).unwrap_err();
+    assert!(e.to_string().starts_with("input:2:"), "{e}");
+    assert!(store.run_exists(crate::util::run_id(4)).unwrap());
+    assert!(!store.run_exists(crate::util::run_id(5)).unwrap());
+    // Concurrent small ingests share commits.
+    std::thread::scope(|s| {
+        for t in 0..4u64 {
+            let store = &store;
+            let options = &options;
+            s.spawn(move || {
+                for i in 0..50 {
+                    let doc = line(100 + t * 100 + i);
+                    ingest_bytes(store, doc.as_bytes(), "input", options).unwrap();
+                }
+            });
+        }
+    });
+    for t in 0..4u64 {
+        for i in 0..50 {
+            crate::util::assert_whole(&store, 100 + t * 100 + i, 1, 2);
+        }
+    }
+}

@@ -3,7 +3,7 @@
 use std::ffi::c_char;
 
 use runstore::Store;
-use runstore::ingest::{IngestOptions, ingest};
+use runstore::ingest::{IngestOptions, ingest_bytes};
 
 use crate::error::{FfiError, rs_result};
 use crate::panic::{ffi_call, ffi_void};
@@ -122,7 +122,7 @@ pub unsafe extern "C" fn rs_ingest_jsonl(
         let data = unsafe { bytes_arg(data, len, "data") }?;
         let runs_out = out_arg(runs_out, "runs_out")?;
         let points_out = out_arg(points_out, "points_out")?;
-        let summary = ingest(store, data, "input", &IngestOptions::default(), |_| {})?;
+        let summary = ingest_bytes(store, data, "input", &IngestOptions::default())?;
         // SAFETY: both are non-NULL (checked) and the caller promises they
         // point to writable `uint64_t`s.
         unsafe {

@@ -25,7 +25,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use runstore::ingest::{IngestOptions, ingest};
+use runstore::ingest::{IngestOptions, ingest_bytes};
 use runstore::{MetricPoint, NewRun, RunId, Store};
 use runstore_bench::measure::{dir_size, peak_rss_kib, status_field_kib};
 use runstore_bench::workload::Workload;
@@ -306,7 +306,7 @@ fn jsonl(dir: &Path, calls: u64, procs: u64) -> Result<()> {
 }
 
 /// A training loop that logs each step as one run record through
-/// `runstore::ingest::ingest`, exactly what `rs_ingest_jsonl` does.
+/// `runstore::ingest::ingest_bytes`, exactly what `rs_ingest_jsonl` does.
 fn jsonl_child(dir: &Path, who: u64, calls: u64) -> Result<()> {
     let store = Store::open(dir)?;
     let run = RunId::random()?;
@@ -320,7 +320,7 @@ fn jsonl_child(dir: &Path, who: u64, calls: u64) -> Result<()> {
             1_700_000_000_000u64 + step
         );
         let t = Instant::now();
-        ingest(&store, line.as_bytes(), "input", &options, |_| {})?;
+        ingest_bytes(&store, line.as_bytes(), "input", &options)?;
         out += &format!("{}\n", t.elapsed().as_micros());
     }
     let n = store.metric_history(run, "loss")?.len() as u64;

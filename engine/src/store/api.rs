@@ -5,7 +5,7 @@
 //! Do not call these from a thread that holds an open [`Store::write`]
 //! batch: the group commit waits for that batch's lock.
 
-use super::{NewRun, RunUpdate, Store};
+use super::{NewRun, RunRecord, RunUpdate, Store};
 use crate::error::{Error, Result};
 use crate::metric::MetricPoint;
 use crate::types::{DatasetInput, Experiment, ExperimentId, LifecycleStage, Run, RunId};
@@ -144,6 +144,24 @@ impl Store {
     /// MLflow's `log_batch`, all or nothing, within MLflow's limits.
     pub fn log_batch(&self, run_id: RunId, batch: MetricBatch) -> Result<()> {
         self.submit(move |b| b.log_batch(run_id, &batch.metrics, &batch.params, &batch.tags))
+    }
+
+    /// Applies run records in order (the contract's ingest) as one write of
+    /// the next group commit. Stops at the first record that breaks a rule:
+    /// the records before it commit, it and the rest do not. Returns how
+    /// many were applied, and the error of the record that stopped it.
+    pub fn upsert_runs(&self, records: Vec<RunRecord>) -> Result<(usize, Option<Error>)> {
+        self.submit(move |b| {
+            let mut applied = 0;
+            for record in records {
+                match b.upsert_run(record) {
+                    Ok(_) => applied += 1,
+                    Err(e) if e.is_user_error() => return Ok((applied, Some(e))),
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok((applied, None))
+        })
     }
 
     /// Logs dataset inputs (MLflow's `log_inputs`).
