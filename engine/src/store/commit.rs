@@ -70,6 +70,7 @@ impl GroupCommit {
             if !q.leading {
                 q.leading = true;
                 let ops = std::mem::take(&mut q.ops);
+                let tickets: Vec<u64> = ops.iter().map(|(t, _)| *t).collect();
                 drop(q);
                 self.commits.fetch_add(1, Ordering::Relaxed);
                 self.writes.fetch_add(ops.len() as u64, Ordering::Relaxed);
@@ -81,6 +82,17 @@ impl GroupCommit {
                 match results {
                     Ok(results) => q.results.extend(results),
                     Err(panic) => {
+                        // Every other caller of this group hears of it too.
+                        for t in tickets {
+                            q.results.insert(
+                                t,
+                                Err(Error::corrupt(
+                                    "group commit",
+                                    "a write of this commit panicked; nothing was stored",
+                                )),
+                            );
+                        }
+                        q.results.remove(&ticket);
                         self.done.notify_all();
                         drop(q);
                         std::panic::resume_unwind(panic);
@@ -166,5 +178,87 @@ impl Store {
             .ok()
             .and_then(|mut o| o.take())
             .ok_or_else(|| Error::corrupt("group commit", "a write's result went missing"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreOptions;
+
+    #[test]
+    fn a_panicking_write_fails_its_group_and_the_store_goes_on() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let options = StoreOptions {
+            background_owner: false,
+            ..StoreOptions::default()
+        };
+        let store = Store::open_with(dir.path(), options).expect("open");
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store.submit(|_| -> Result<()> { panic!("a write panicked") })
+        }));
+        assert!(outcome.is_err(), "the panic reaches its caller");
+        // The queue is not stuck: the next writes lead and commit.
+        let id = store
+            .create_experiment("after", None, &[])
+            .expect("a write after the panic");
+        assert_eq!(store.get_experiment(id).expect("read").name, "after");
+    }
+
+    #[test]
+    fn the_other_writes_of_a_panicked_group_get_an_error_not_a_hang() {
+        use std::sync::mpsc;
+        use std::time::Duration;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let options = StoreOptions {
+            background_owner: false,
+            ..StoreOptions::default()
+        };
+        let store = Store::open_with(dir.path(), options).expect("open");
+        let (done, finished) = mpsc::channel::<&str>();
+        // Detached threads: a regression must fail the test, not hang it.
+        let slow = store.clone();
+        std::thread::spawn(move || {
+            // A slow leader, so the next two writes queue up as one group.
+            let _ = slow.submit(|_| {
+                std::thread::sleep(Duration::from_millis(300));
+                Ok(())
+            });
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        let (s1, tx1) = (store.clone(), done.clone());
+        std::thread::spawn(move || {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                s1.submit(|_| -> Result<()> { panic!("a write panicked") })
+            }));
+            // Its caller sees the panic, or the error if another led.
+            if r.is_err() || r.as_ref().is_ok_and(Result::is_err) {
+                let _ = tx1.send("panicking");
+            }
+        });
+        let (s2, tx2) = (store.clone(), done.clone());
+        std::thread::spawn(move || {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                s2.create_experiment("neighbour", None, &[])
+            }));
+            if r.is_err() || r.as_ref().is_ok_and(Result::is_err) {
+                let _ = tx2.send("neighbour");
+            }
+        });
+        for _ in 0..2 {
+            finished
+                .recv_timeout(Duration::from_secs(10))
+                .expect("both writes of the panicked group returned an error");
+        }
+        // Nothing of that group was stored; the store goes on.
+        assert!(
+            store
+                .experiment_by_name("neighbour")
+                .expect("read")
+                .is_none()
+        );
+        store
+            .create_experiment("neighbour", None, &[])
+            .expect("a later write");
     }
 }
