@@ -4,7 +4,7 @@ use std::path::Path;
 
 use runstore::engine::Error as EngineError;
 use runstore::output::write_experiments;
-use runstore::{Error, Experiment, Store, ViewType};
+use runstore::{Error, ExperimentId, Store, ViewType};
 
 /// Arguments of `runstore experiments`.
 #[derive(clap::Args, Debug)]
@@ -136,46 +136,41 @@ pub fn run(db: &Path, args: Args) -> Result<(), Error> {
             println!("created experiment {name:?} (id {id})");
             Ok(())
         }
-        Command::Rename { name, new_name } => {
-            let store = super::open_writable(db)?;
-            let e = find(&store, &name)?;
-            store.rename_experiment(e.id, &new_name)?;
-            println!("renamed experiment {name:?} to {new_name:?}");
-            Ok(())
-        }
-        Command::Delete { name } => {
-            let store = super::open_writable(db)?;
-            let e = find(&store, &name)?;
-            store.delete_experiment(e.id)?;
-            println!("deleted experiment {name:?} and its runs");
-            Ok(())
-        }
-        Command::Restore { name } => {
-            let store = super::open_writable(db)?;
-            let e = find(&store, &name)?;
-            store.restore_experiment(e.id)?;
-            println!("restored experiment {name:?} and its runs");
-            Ok(())
-        }
-        Command::SetTag { name, key, value } => {
-            let store = super::open_writable(db)?;
-            let e = find(&store, &name)?;
-            store.set_experiment_tag(e.id, &key, &value)?;
-            println!("set tag {key:?} of experiment {name:?}");
-            Ok(())
-        }
-        Command::DeleteTag { name, key } => {
-            let store = super::open_writable(db)?;
-            let e = find(&store, &name)?;
-            store.delete_experiment_tag(e.id, &key)?;
-            println!("deleted tag {key:?} of experiment {name:?}");
-            Ok(())
-        }
+        Command::Rename { name, new_name } => on_experiment(db, &name, |s, id| {
+            s.rename_experiment(id, &new_name)?;
+            Ok(format!("renamed experiment {name:?} to {new_name:?}"))
+        }),
+        Command::Delete { name } => on_experiment(db, &name, |s, id| {
+            s.delete_experiment(id)?;
+            Ok(format!("deleted experiment {name:?} and its runs"))
+        }),
+        Command::Restore { name } => on_experiment(db, &name, |s, id| {
+            s.restore_experiment(id)?;
+            Ok(format!("restored experiment {name:?} and its runs"))
+        }),
+        Command::SetTag { name, key, value } => on_experiment(db, &name, |s, id| {
+            s.set_experiment_tag(id, &key, &value)?;
+            Ok(format!("set tag {key:?} of experiment {name:?}"))
+        }),
+        Command::DeleteTag { name, key } => on_experiment(db, &name, |s, id| {
+            s.delete_experiment_tag(id, &key)?;
+            Ok(format!("deleted tag {key:?} of experiment {name:?}"))
+        }),
     }
 }
 
-fn find(store: &Store, name: &str) -> Result<Experiment, Error> {
-    Ok(store
+/// Opens the store for writing, finds experiment `name`, runs `change` on it
+/// and prints the line `change` returns.
+fn on_experiment(
+    db: &Path,
+    name: &str,
+    change: impl FnOnce(&Store, ExperimentId) -> Result<String, EngineError>,
+) -> Result<(), Error> {
+    let store = super::open_writable(db)?;
+    let id = store
         .experiment_by_name(name)?
-        .ok_or_else(|| EngineError::ExperimentNotFound(name.to_owned()))?)
+        .ok_or_else(|| EngineError::ExperimentNotFound(name.to_owned()))?
+        .id;
+    println!("{}", change(&store, id)?);
+    Ok(())
 }

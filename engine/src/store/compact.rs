@@ -12,11 +12,11 @@ use std::collections::HashSet;
 use redb::{ReadableTable, WriteTransaction};
 
 use super::Store;
-use super::write::segment_file_name;
+use super::write::{add_segment, segment_file_name};
 use crate::catalog::rows::{SegmentRow, decode, encode, unpack_points};
 use crate::catalog::{CHANGES, META, PENDING, SEGMENTS};
 use crate::error::{Error, Result};
-use crate::segment::{PointColumns, Segment, merge_segments, write_segment};
+use crate::segment::{PointColumns, Segment, merge_segments};
 
 impl Store {
     /// Flushes staged points into a segment and merges small segments, each
@@ -68,19 +68,7 @@ impl Store {
             pending.retain(|_, _| false)?;
         }
         points.sort_dedup();
-        let id = state.next_segment;
-        state.next_segment += 1;
-        let file = segment_file_name(id);
-        let info = write_segment(&self.segments_dir().join(&file), &points)?;
-        let row = SegmentRow {
-            file,
-            rows: info.rows,
-            bytes: info.bytes,
-            min_series: info.min_series,
-            max_series: info.max_series,
-        };
-        txn.open_table(SEGMENTS)?
-            .insert(id, encode(&row)?.as_slice())?;
+        add_segment(&txn, &mut state, &self.segments_dir(), &points)?;
         state.pending_points = 0;
         state.seq += 1;
         state.save(&mut txn.open_table(META)?)?;

@@ -18,7 +18,7 @@ mod out;
 mod records;
 mod validate;
 
-pub(crate) use out::{point_identity, segment_file_name};
+pub(crate) use out::{add_segment, point_identity, segment_file_name};
 pub use records::{CommitSummary, NewRun, RunRecord, RunUpdate};
 use validate::ExperimentRef;
 use validate::Plan;

@@ -7,6 +7,7 @@ use redb::{Table, WriteTransaction};
 
 use super::{CommitSummary, DictUndo, MAX_SPARE_RUNS, Touched, WriteBatch};
 use crate::catalog::rows::{SegmentRow, encode, pack_points};
+use crate::catalog::state::StoreState;
 use crate::catalog::{CHANGES, META, PENDING, RUN_IDS, RUNS, SEGMENTS};
 use crate::error::{Error, Result};
 use crate::metric::{MetricPoint, stored_form};
@@ -73,19 +74,7 @@ impl WriteBatch<'_> {
         }
         summary.points_written = points.len();
         if points.len() >= self.store.options.direct_segment_points {
-            let id = self.state.next_segment;
-            self.state.next_segment += 1;
-            let file = segment_file_name(id);
-            let info = write_segment(&self.store.segments_dir().join(&file), &points)?;
-            let row = SegmentRow {
-                file,
-                rows: info.rows,
-                bytes: info.bytes,
-                min_series: info.min_series,
-                max_series: info.max_series,
-            };
-            txn.open_table(SEGMENTS)?
-                .insert(id, encode(&row)?.as_slice())?;
+            add_segment(txn, &mut self.state, &self.store.segments_dir(), &points)?;
             summary.wrote_segment = true;
         } else if !points.is_empty() {
             let mut pending = txn.open_table(PENDING)?;
@@ -116,6 +105,30 @@ impl WriteBatch<'_> {
 /// Point rows whose buffers a finished batch keeps for the next one (32 bytes
 /// a row: 128 MiB at the CLI's default batch of 4,000,000 points).
 const MAX_SPARE_POINTS: usize = 4 << 20;
+
+/// Writes `points` (sorted) into a new segment file, synced, and lists it in
+/// the manifest of `txn` under the state's next segment id.
+pub(crate) fn add_segment(
+    txn: &WriteTransaction,
+    state: &mut StoreState,
+    dir: &std::path::Path,
+    points: &PointColumns,
+) -> Result<()> {
+    let id = state.next_segment;
+    state.next_segment += 1;
+    let file = segment_file_name(id);
+    let info = write_segment(&dir.join(&file), points)?;
+    let row = SegmentRow {
+        file,
+        rows: info.rows,
+        bytes: info.bytes,
+        min_series: info.min_series,
+        max_series: info.max_series,
+    };
+    txn.open_table(SEGMENTS)?
+        .insert(id, encode(&row)?.as_slice())?;
+    Ok(())
+}
 
 /// Name of segment `id`'s file.
 pub(crate) fn segment_file_name(id: u64) -> String {
