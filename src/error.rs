@@ -36,6 +36,10 @@ pub enum Error {
     /// A command-line argument is invalid.
     #[error("{0}")]
     Usage(String),
+
+    /// Rendering output (a chart, a column of a SQL answer) failed.
+    #[error("{0}")]
+    Output(String),
 }
 
 impl Error {
@@ -45,7 +49,7 @@ impl Error {
             Error::Engine(e) => e.is_user_error(),
             Error::Query(e) => e.is_user_error(),
             Error::BadRecord { .. } | Error::Usage(_) => true,
-            Error::Io { .. } => false,
+            Error::Io { .. } | Error::Output(_) => false,
         }
     }
 

@@ -43,7 +43,7 @@ pub fn search_experiments(store: &Store, request: &ExperimentSearch) -> Result<E
 
 /// Runs `request` over one consistent read of `store` and reads the page's
 /// runs. Runtime-free: safe from any thread (see [`runstore_query::search`]).
-pub fn search(store: &Store, request: &SearchRequest) -> Result<RunsPage> {
+pub fn search(store: &std::sync::Arc<Store>, request: &SearchRequest) -> Result<RunsPage> {
     let view = store.read_view()?;
     let found = runstore_query::search(&view, request)?;
     Ok(RunsPage {

@@ -51,7 +51,7 @@ fn strings(v: &Value) -> Vec<String> {
 }
 
 /// `None` when the case passes.
-fn run_case(store: &Store, case: &Value) -> Option<String> {
+fn run_case(store: &std::sync::Arc<Store>, case: &Value) -> Option<String> {
     let view = match case["view"].as_str() {
         Some("deleted") => ViewType::DeletedOnly,
         Some("all") => ViewType::All,

@@ -3,6 +3,8 @@
 
 // Shared helpers: temporary stores, generated run records, running the CLI.
 mod util;
+// The Python (pyarrow, pandas, duckdb) that export_python checks exports with.
+mod pyenv;
 
 // Every field of a run record survives a write and a read; MLflow's rules.
 mod roundtrip;
@@ -21,3 +23,9 @@ mod live;
 mod search;
 // Every case of the MLflow-answered corpora gives MLflow's answer.
 mod conformance;
+// `runstore export` read back by pyarrow, pandas and DuckDB with every value the
+// records gave; `runstore sql` answers as DuckDB does over the exported files.
+mod export_python;
+// `runstore export`, `sql` and `compare`: every exported value read back, incremental
+// re-export, failed exports, SQL answers and positioned errors, downsampling, charts.
+mod analysis;

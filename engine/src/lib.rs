@@ -51,8 +51,9 @@ mod types;
 pub use error::{Error, Result};
 pub use metric::MetricPoint;
 pub use store::{
-    CommitSummary, MaintenanceStatus, MetricBatch, NewRun, ReadView, RunRecord, RunUpdate, Store,
-    StoreOptions, WriteBatch, WriteStats,
+    CommitSummary, KeySets, MaintenanceStatus, MetricBatch, NewRun, PointPlan, ReadView,
+    RunDigests, RunRecord, RunUpdate, Series, SeriesBatch, Store, StoreOptions, WriteBatch,
+    WriteStats,
 };
 pub use types::{
     DatasetInput, Experiment, ExperimentId, LifecycleStage, Run, RunId, RunStatus,

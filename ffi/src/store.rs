@@ -31,7 +31,9 @@ const _: fn() = || {
 ///
 /// `store` must be NULL or a live handle from `rs_store_open`, not freed
 /// during `'a`.
-pub(crate) unsafe fn store_arg<'a>(store: *const rs_store) -> Result<&'a Store, FfiError> {
+pub(crate) unsafe fn store_arg<'a>(
+    store: *const rs_store,
+) -> Result<&'a std::sync::Arc<Store>, FfiError> {
     if store.is_null() {
         return Err(FfiError::null("store"));
     }

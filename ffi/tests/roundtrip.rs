@@ -25,7 +25,10 @@ fn records() -> String {
 }
 
 /// The facade's JSON for the same thing, read from the closed store.
-fn facade(dir: &std::path::Path, write: impl FnOnce(&runstore::Store, &mut Vec<u8>)) -> String {
+fn facade(
+    dir: &std::path::Path,
+    write: impl FnOnce(&std::sync::Arc<runstore::Store>, &mut Vec<u8>),
+) -> String {
     let store = runstore::Store::open_read_only(dir).unwrap();
     let mut buf = Vec::new();
     write(&store, &mut buf);

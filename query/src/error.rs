@@ -91,9 +91,27 @@ pub enum Error {
     /// The store failed.
     #[error(transparent)]
     Engine(#[from] runstore_engine::Error),
-    /// DataFusion failed to plan or run the search.
+    /// DataFusion failed to plan or run a query.
     #[error("query engine: {0}")]
-    DataFusion(#[from] datafusion::error::DataFusionError),
+    DataFusion(String),
+    /// A SQL statement does not parse or plan (the caller's fault).
+    #[error("invalid SQL: {message}{}", Position(*.line, *.column))]
+    Sql {
+        /// What is wrong, in one line.
+        message: String,
+        /// 1-based line of the problem, when known.
+        line: Option<u64>,
+        /// 1-based column of the problem, when known.
+        column: Option<u64>,
+    },
+    /// Writing an output file failed.
+    #[error("{}: {message}", .path.display())]
+    Write {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What failed.
+        message: String,
+    },
     /// A broken internal invariant (a bug, reported rather than panicking).
     #[error("internal error: {0}")]
     Internal(String),
@@ -104,9 +122,33 @@ impl Error {
     /// or the machine).
     pub fn is_user_error(&self) -> bool {
         match self {
-            Error::Parse(_) | Error::InvalidRequest(_) => true,
+            Error::Parse(_) | Error::InvalidRequest(_) | Error::Sql { .. } => true,
             Error::Engine(e) => e.is_user_error(),
-            Error::DataFusion(_) | Error::Internal(_) => false,
+            Error::DataFusion(_) | Error::Write { .. } | Error::Internal(_) => false,
+        }
+    }
+}
+
+impl From<datafusion::error::DataFusionError> for Error {
+    fn from(e: datafusion::error::DataFusionError) -> Self {
+        Error::DataFusion(e.to_string())
+    }
+}
+
+impl From<datafusion::arrow::error::ArrowError> for Error {
+    fn from(e: datafusion::arrow::error::ArrowError) -> Self {
+        Error::DataFusion(e.to_string())
+    }
+}
+
+/// ` at line L, column C` when a position is known.
+struct Position(Option<u64>, Option<u64>);
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.0, self.1) {
+            (Some(l), Some(c)) => write!(f, " at line {l}, column {c}"),
+            _ => Ok(()),
         }
     }
 }

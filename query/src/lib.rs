@@ -35,11 +35,15 @@
 #![forbid(unsafe_code)]
 
 pub mod ast;
+pub mod compare;
 mod error;
 mod experiments;
+pub mod export;
 mod parse;
 pub mod plan;
 pub mod search;
+pub mod sql;
+pub mod tables;
 mod token;
 
 pub use ast::{

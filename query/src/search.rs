@@ -81,7 +81,7 @@ pub struct SearchResults {
 /// Blocking and runtime-free: it needs no async runtime and builds none, so
 /// it may be called from any thread — inside an async server, from
 /// `spawn_blocking` (it is CPU work), or use [`search_async`].
-pub fn search(view: &ReadView<'_>, request: &SearchRequest) -> Result<SearchResults> {
+pub fn search(view: &ReadView, request: &SearchRequest) -> Result<SearchResults> {
     let page = search_rows(view.index(), request)?;
     results(view, page)
 }
@@ -90,7 +90,7 @@ pub fn search(view: &ReadView<'_>, request: &SearchRequest) -> Result<SearchResu
 /// reading its runs: the index's part of a search alone (benchmarks
 /// measure it apart from reading the page).
 pub fn search_page_len(
-    view: &ReadView<'_>,
+    view: &ReadView,
     request: &SearchRequest,
 ) -> Result<(usize, Option<String>)> {
     let page = search_rows(view.index(), request)?;
@@ -99,13 +99,13 @@ pub fn search_page_len(
 
 /// [`search`] as a future, for async callers: the plan runs on the
 /// caller's executor (it never blocks on I/O: the index is in memory).
-pub async fn search_async(view: &ReadView<'_>, request: &SearchRequest) -> Result<SearchResults> {
+pub async fn search_async(view: &ReadView, request: &SearchRequest) -> Result<SearchResults> {
     let planned = plan(view.index(), request)?;
     let batches = execute(planned.plan.clone()).await?;
     results(view, planned.page(&batches)?)
 }
 
-fn results(view: &ReadView<'_>, page: SearchPage) -> Result<SearchResults> {
+fn results(view: &ReadView, page: SearchPage) -> Result<SearchResults> {
     Ok(SearchResults {
         runs: view.runs_at_rows(&page.rows)?,
         next_page_token: page.next_page_token,
@@ -134,8 +134,34 @@ struct Planned {
 }
 
 fn plan(index: &Arc<SearchIndex>, request: &SearchRequest) -> Result<Planned> {
+    plan_up_to(index, request, true)
+}
+
+/// The rows of every run `request` matches, in its order (`max_results`
+/// and `page_token` are ignored): what export and compare read.
+pub(crate) fn all_rows(index: &Arc<SearchIndex>, request: &SearchRequest) -> Result<Vec<u32>> {
+    let request = SearchRequest {
+        page_token: None,
+        ..request.clone()
+    };
+    let planned = plan_up_to(index, &request, false)?;
+    let batches = futures::executor::block_on(execute(planned.plan))?;
+    let mut rows = Vec::new();
+    for batch in &batches {
+        let col = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<UInt32Array>()
+            .ok_or_else(|| Error::Internal("_row is not UInt32".into()))?;
+        rows.extend(col.values().iter().copied());
+    }
+    Ok(rows)
+}
+
+/// Plans `request`; `paged` limits it to one page (else every match).
+fn plan_up_to(index: &Arc<SearchIndex>, request: &SearchRequest, paged: bool) -> Result<Planned> {
     let max = request.max_results;
-    if !(1..=MAX_MAX_RESULTS).contains(&max) {
+    if paged && !(1..=MAX_MAX_RESULTS).contains(&max) {
         return Err(Error::InvalidRequest(format!(
             "max_results must be between 1 and {MAX_MAX_RESULTS}, got {max}"
         )));
@@ -208,7 +234,10 @@ fn plan(index: &Arc<SearchIndex>, request: &SearchRequest) -> Result<Planned> {
     }
     let mut projection = vec![ident(ROW)];
     projection.extend(order.value_exprs());
-    let plan = plan.limit(0, Some(max + 1))?.project(projection)?.build()?;
+    if paged {
+        plan = plan.limit(0, Some(max + 1))?;
+    }
+    let plan = plan.project(projection)?.build()?;
     Ok(Planned {
         plan,
         max,

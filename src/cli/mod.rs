@@ -2,12 +2,15 @@
 //! stderr and exit status 2 (bad input) or 1 (any other failure).
 
 mod compact;
+mod compare;
 mod demo;
 mod experiments;
+mod export;
 mod history;
 mod ingest;
 mod runs;
 mod search;
+mod sql;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -25,7 +28,35 @@ Examples:
   runstore --db ./store experiments list           experiments (create, rename, delete, restore too)
   runstore --db ./store runs get 0f3a…32hex --format json
   runstore --db ./store runs set-status 0f3a…32hex FINISHED
+  runstore --db ./store export ./out --experiment mnist   Parquet files for pandas, DuckDB, Spark
+  runstore --db ./store sql \"SELECT key, COUNT(*) FROM metrics GROUP BY key\"
+  runstore --db ./store compare --metric loss --filter \"params.lr = '0.01'\" --plot loss.svg
 ";
+
+/// `runstore sql --help`: the tables and the worked examples (the same
+/// statements as `runstore::analysis::SQL_EXAMPLES`; a test keeps them equal).
+const SQL_HELP: &str = r#"Tables (the same as `runstore export` writes):
+  runs         one row a run: run_id, run_name, experiment_id, experiment, status, start_time,
+               end_time, user, lifecycle_stage, artifact_uri, then "params.KEY", "metrics.KEY"
+               (latest value), "tags.KEY" (quote these names: they hold dots)
+  metrics      run_id, key, step, timestamp, value — every point
+  params, tags run_id, key, value
+  experiments  experiment_id, name, lifecycle_stage, artifact_location, creation_time,
+               last_update_time, tags (a map)
+  inputs       run_id, name, digest, source_type, source, context, schema, profile
+Filters on run_id, key and experiment are pushed into the scans (only matching runs and
+series are read). The tables hold active runs unless --view says otherwise.
+
+Examples:
+  # the best run of each experiment by a metric
+  runstore sql 'SELECT experiment, run_id, "metrics.accuracy" AS accuracy FROM (SELECT experiment, run_id, "metrics.accuracy", ROW_NUMBER() OVER (PARTITION BY experiment ORDER BY "metrics.accuracy" DESC, run_id) AS rn FROM runs WHERE "metrics.accuracy" IS NOT NULL) t WHERE rn = 1 ORDER BY experiment'
+
+  # the mean loss per step across the runs with a param value
+  runstore sql "SELECT m.step, AVG(m.value) AS mean_loss, COUNT(*) AS n FROM metrics m JOIN params p ON m.run_id = p.run_id WHERE m.key = 'loss' AND p.key = 'optimizer' AND p.value = 'adam' GROUP BY m.step ORDER BY m.step"
+
+  # metrics joined to params: the best loss for each learning rate
+  runstore sql "SELECT p.value AS lr, MIN(m.value) AS best_loss, COUNT(DISTINCT m.run_id) AS runs FROM metrics m JOIN params p ON p.run_id = m.run_id AND p.key = 'lr' WHERE m.key = 'loss' GROUP BY p.value ORDER BY p.value"
+"#;
 
 /// runstore: an embedded, columnar store for ML experiment runs.
 #[derive(Parser, Debug)]
@@ -83,6 +114,34 @@ Examples:
     Experiments(experiments::Args),
     /// One run: get, delete, restore, set-tag, delete-tag, set-status.
     Runs(runs::Args),
+    /// Write the runs as Parquet files: runs, metrics, params, tags,
+    /// experiments and inputs (`.parquet`), for pandas, pyarrow, DuckDB, Spark.
+    #[command(after_help = "\
+runs.parquet has one row a run (attributes, then params.KEY, metrics.KEY as the latest
+value, tags.KEY); metrics.parquet every point (run_id, key, step, timestamp, value), sorted
+by run_id, key, step. Files are written under temporary names and renamed when all are
+done. Exporting into the same directory again rewrites only the files whose runs changed,
+and says why for each.
+
+Examples:
+  runstore --db ./store export ./out
+  runstore --db ./store export ./out --experiment mnist --filter \"metrics.acc > 0.9\"")]
+    Export(export::Args),
+    /// SQL over the live store (DataFusion): runs, metrics, params, tags,
+    /// experiments, inputs.
+    #[command(after_help = SQL_HELP)]
+    Sql(sql::Args),
+    /// Curves of many runs in one call: the histories of every matching run,
+    /// downsampled (min/max per bucket), as JSON/CSV and optionally a chart.
+    #[command(after_help = "\
+Each curve keeps its first and last point and, between them, the lowest and highest point
+of each of (N - 2) / 2 equal buckets: spikes and NaNs always show.
+
+Examples:
+  runstore compare --experiment mnist --metric loss --max-points 200 --format json
+  runstore compare --filter \"params.optimizer = 'adam'\" --metric loss --metric val_loss --plot curves.png --log-y
+  runstore compare --metric loss --x relative --format csv")]
+    Compare(compare::Args),
     /// Make a sample store of a few hundred runs and show what runstore does.
     #[command(
         after_help = "Without --db (or RUNSTORE_DB) the sample store goes in a new temporary directory."
@@ -101,6 +160,9 @@ pub fn run() -> i32 {
         Command::Compact(args) => compact::run(&store_dir(db), args),
         Command::Experiments(args) => experiments::run(&store_dir(db), args),
         Command::Runs(args) => runs::run(&store_dir(db), args),
+        Command::Export(args) => export::run(&store_dir(db), args),
+        Command::Sql(args) => sql::run(&store_dir(db), args),
+        Command::Compare(args) => compare::run(&store_dir(db), args),
         Command::Demo(args) => demo::run(db, args),
     };
     match outcome {
@@ -169,4 +231,15 @@ fn flush(out: &mut impl Write) -> Result<(), Error> {
         path: "<stdout>".into(),
         source: e,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sql_help_shows_every_example() {
+        for (what, statement) in runstore::analysis::SQL_EXAMPLES {
+            assert!(super::SQL_HELP.contains(what), "{what}");
+            assert!(super::SQL_HELP.contains(statement), "{statement}");
+        }
+    }
 }

@@ -1,13 +1,18 @@
 //! Printing results as a table (for people), JSON or CSV (for programs).
 
+mod batches;
+mod compare;
 mod csv;
 mod experiments;
 mod history;
 mod json;
+pub mod plot;
 mod runs;
 mod table;
 mod time;
 
+pub use batches::BatchWriter;
+pub use compare::write_comparison;
 pub use experiments::{experiment_json, write_experiments};
 pub use history::write_history;
 pub use runs::{RunsPage, run_json, write_runs};

@@ -469,7 +469,7 @@ fn order_text(q: &Query) -> String {
 }
 
 /// Pages through every result of `query`; returns (pages, runs).
-fn page_through(store: &Store, query: &Query) -> Result<(usize, usize)> {
+fn page_through(store: &std::sync::Arc<Store>, query: &Query) -> Result<(usize, usize)> {
     let mut request = query.request();
     let (mut pages, mut runs) = (0, 0);
     loop {

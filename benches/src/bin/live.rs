@@ -252,7 +252,7 @@ fn processes(dir: &Path, procs: u64, steps: u64) -> Result<()> {
 }
 
 /// Points of the runs named `{tag}-{who}`, checked exactly.
-fn store_points(store: &Store, tag: &str, procs: u64, steps: u64) -> Result<u64> {
+fn store_points(store: &std::sync::Arc<Store>, tag: &str, procs: u64, steps: u64) -> Result<u64> {
     let page = runstore::search::search(
         store,
         &runstore::search::SearchRequest {

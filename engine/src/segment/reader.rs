@@ -176,6 +176,14 @@ impl Segment {
         })
     }
 
+    /// Each page's series range and row count, in file order: what a
+    /// planner can know about how the points spread without decoding.
+    pub(crate) fn page_spans(&self) -> impl Iterator<Item = (u64, u64, u64)> + '_ {
+        self.pages
+            .iter()
+            .map(|p| (p.min, p.max, p.end_row - p.first_row))
+    }
+
     /// Rows, size and series range of the segment.
     pub fn info(&self) -> SegmentInfo {
         self.info

@@ -34,6 +34,7 @@ mod compact;
 mod indexing;
 mod owner;
 mod read;
+mod scan;
 #[cfg(test)]
 mod tests_faults;
 mod view;
@@ -61,6 +62,7 @@ pub use api::MetricBatch;
 pub use commit::WriteStats;
 pub use owner::MaintenanceStatus;
 use read::SegmentCache;
+pub use scan::{KeySets, PointPlan, RunDigests, Series, SeriesBatch};
 pub use view::ReadView;
 pub use write::{CommitSummary, NewRun, RunRecord, RunUpdate, WriteBatch};
 

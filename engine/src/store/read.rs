@@ -107,15 +107,7 @@ impl Store {
 
     /// Every experiment, by id.
     pub fn experiments(&self) -> Result<Vec<Experiment>> {
-        let txn = self.begin_read()?;
-        let table = txn.open_table(EXPERIMENTS)?;
-        let mut out = Vec::new();
-        for entry in table.iter()? {
-            let (id, bytes) = entry?;
-            let row: ExperimentRow = decode("experiment", bytes.value())?;
-            out.push(experiment_from_row(id.value(), row)?);
-        }
-        Ok(out)
+        self.experiments_in(&self.begin_read()?)
     }
 
     /// The full history of metric `key` of run `run_id`, ordered by step,
@@ -249,7 +241,7 @@ fn read_experiment(txn: &ReadTransaction, id: u32) -> Result<ExperimentRow> {
     decode("experiment", row.value())
 }
 
-fn experiment_from_row(id: u32, row: ExperimentRow) -> Result<Experiment> {
+pub(super) fn experiment_from_row(id: u32, row: ExperimentRow) -> Result<Experiment> {
     Ok(Experiment {
         id: ExperimentId(id),
         lifecycle_stage: LifecycleStage::from_code(row.lifecycle).ok_or_else(|| {

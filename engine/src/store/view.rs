@@ -14,27 +14,27 @@ use crate::types::{Run, RunId};
 
 /// A consistent read: see the module docs. Cheap to make once the index is
 /// current (an `Arc` clone and a redb read transaction); hold it only for
-/// the length of one search, since it keeps that commit's pages alive.
-pub struct ReadView<'s> {
-    store: &'s Store,
+/// the length of one search or export, since it keeps that commit's pages alive.
+pub struct ReadView {
+    pub(super) store: Arc<Store>,
     index: Arc<SearchIndex>,
-    txn: ReadTransaction,
+    pub(super) txn: ReadTransaction,
 }
 
 impl Store {
     /// A consistent read of the latest commit (the search index is brought
     /// up to it first). Never writes.
-    pub fn read_view(&self) -> Result<ReadView<'_>> {
+    pub fn read_view(self: &Arc<Self>) -> Result<ReadView> {
         let (index, txn) = self.search_index()?;
         Ok(ReadView {
-            store: self,
+            store: self.clone(),
             index,
             txn,
         })
     }
 }
 
-impl ReadView<'_> {
+impl ReadView {
     /// The search index of this read.
     pub fn index(&self) -> &Arc<SearchIndex> {
         &self.index
