@@ -10,8 +10,9 @@
 #    peak RSS, and a second export into the same directory (nothing changed).
 # 2. Times the three `runstore sql --help` examples on that store, with the
 #    workload's keys (m00 accuracy-like, m01 loss-like, p02 optimizer, p00 lr).
-# 3. On a second store of 10,000 runs x 1,000 steps, times
-#    `runstore compare --metric m01 --max-points 200` over all 10,000 runs.
+# 3. On a second store of 10,000 runs with one metric ("loss") of 1,000 steps
+#    (spikes every 97 steps), times `runstore compare --metric loss
+#    --max-points 200` over all 10,000 runs.
 #
 # Environment: RUNSTORE_BENCH_DIR (default target/bench-analysis), RUNSTORE_BENCH_REPS (3).
 set -euo pipefail
@@ -28,8 +29,8 @@ reps="${RUNSTORE_BENCH_REPS:-3}"
 bin="$target/release/runstore"
 mkdir -p "$work"
 
-echo "== building" >&2
-(cd "$root" && cargo build --release --quiet -p runstore)
+echo "== building (the same feature set as the test build: no second DataFusion build)" >&2
+(cd "$root" && cargo build --release --quiet --workspace --all-targets)
 
 store() { # store NAME RUNS STEPS -> path of an ingested store
     local name="$1" runs="$2" steps="$3"
@@ -79,18 +80,34 @@ echo
 echo "export: $points metric points; files:"
 du -b "$out"/*.parquet | awk '{printf "  %s %d bytes\n", $2, $1}'
 
-cdb="$(store compare-10000x1000 10000 1000)"
+cw="$work/compare-10000x1000.jsonl"
+cdb="$work/compare-10000x1000.store"
+if [[ ! -d "$cdb" ]]; then
+    echo "== generating and ingesting 10,000 runs x 1,000 steps" >&2
+    python3 - "$cw" <<'PY'
+import json, math, sys
+with open(sys.argv[1], "w") as f:
+    for i in range(10_000):
+        pts = [[s, (5.0 if s % 97 == 0 else 1.0) * math.exp(-s / 300) * (1 + 0.1 * math.sin(i + s)),
+                1_700_000_000_000 + i * 10_000_000 + s * 1000] for s in range(1000)]
+        f.write(json.dumps({"experiment": f"sweep-{i % 4}", "run_id": f"{i:032x}",
+                            "run_name": f"trial-{i}", "params": {"lr": str(10 ** -(1 + i % 4))},
+                            "metrics": {"loss": pts}}) + "\n")
+PY
+    "$bin" --db "$cdb.tmp" ingest "$cw" >&2
+    mv "$cdb.tmp" "$cdb"
+fi
 echo
-echo "### compare: 10,000 runs x 1,000 points of m01 -> 200 points a run"
+echo "### compare: 10,000 runs x 1,000 points of loss -> 200 points a run"
 echo
 echo "| what | wall | peak RSS |"
 echo "| --- | --- | --- |"
 for i in $(seq "$reps"); do
-    timed "compare --metric m01 --max-points 200 --format json (rep $i)" \
-        "$bin" --db "$cdb" compare --metric m01 --max-points 200 --format json
+    timed "compare --metric loss --max-points 200 --format json (rep $i)" \
+        "$bin" --db "$cdb" compare --metric loss --max-points 200 --format json
 done
 python3 - "$work/out.txt" <<'PY'
-import json, sys
+import json, sys  # the last compare's answer
 doc = json.load(open(sys.argv[1]))
 runs = doc["runs"]
 print(f"\n{len(runs)} curves, {sum(len(r['points']) for r in runs)} points out of "

@@ -15,7 +15,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
 work="${RUNSTORE_BENCH_DIR:-$target/bench-live}"
 mkdir -p "$work"
-(cd "$root" && cargo build --release --quiet --workspace --bins)
+(cd "$root" && cargo build --release --quiet --workspace --all-targets)
 live="$target/release/runstore-live"
 fresh() { rm -rf "$work/$1"; cp -r "$work/base-$n" "$work/$1"; }
 if [[ ! -d "$work/base-$n" ]]; then "$live" prepare "$work/base-$n" "$n"; fi

@@ -35,7 +35,7 @@ mkdir -p "$work"
 started=$(date +%s)
 
 echo "== building release binaries" >&2
-(cd "$root" && cargo build --release --quiet -p runstore -p runstore-bench)
+(cd "$root" && cargo build --release --quiet --workspace --all-targets)
 
 workload="$work/workload-$n.jsonl"
 if [[ -s "$workload" ]]; then

@@ -52,8 +52,8 @@ pub use error::{Error, Result};
 pub use metric::MetricPoint;
 pub use store::{
     CommitSummary, KeySets, MaintenanceStatus, MetricBatch, NewRun, PointPlan, ReadView,
-    RunDigests, RunRecord, RunUpdate, Series, SeriesBatch, Store, StoreOptions, WriteBatch,
-    WriteStats,
+    RunDigests, RunParts, RunRecord, RunUpdate, Series, SeriesBatch, Store, StoreOptions,
+    WriteBatch, WriteStats,
 };
 pub use types::{
     DatasetInput, Experiment, ExperimentId, LifecycleStage, Run, RunId, RunStatus,

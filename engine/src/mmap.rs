@@ -14,6 +14,7 @@
 
 use std::fs::File;
 use std::path::Path;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -27,10 +28,53 @@ use crate::error::{Error, Result};
 /// The caller must only map files that nobody writes or truncates any more (see
 /// the module docs); the engine's segment files are such files.
 pub(crate) fn map_file(path: &Path) -> Result<Bytes> {
+    Ok(map_releasable(path)?.bytes)
+}
+
+/// A mapped file whose resident pages can be handed back ([`Mapped::release`]).
+#[derive(Clone)]
+pub(crate) struct Mapped {
+    /// The file's bytes.
+    pub bytes: Bytes,
+    map: Option<Arc<memmap2::Mmap>>,
+}
+
+/// Owns the map behind a [`Bytes`].
+struct SharedMap(Arc<memmap2::Mmap>);
+
+impl AsRef<[u8]> for SharedMap {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Mapped {
+    /// Drops the pages this process has faulted in from its page tables:
+    /// they stop counting in its resident set (the kernel keeps them in the
+    /// page cache), and a later read faults the same bytes back in. A bulk
+    /// reader calls it after each pass over a file much larger than memory.
+    pub(crate) fn release(&self) {
+        if let Some(map) = &self.map {
+            // SAFETY: the map is a read-only, shared mapping of an immutable
+            // file (see the module docs). MADV_DONTNEED on such a mapping
+            // only discards page-table entries: nothing was written through
+            // it, so nothing is lost, and every later access reads the same
+            // file contents back. Slices of `bytes` stay valid (the mapping
+            // itself is untouched).
+            let _ = unsafe { map.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
+        }
+    }
+}
+
+/// [`map_file`], keeping a handle to release the pages with.
+pub(crate) fn map_releasable(path: &Path) -> Result<Mapped> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
     if len == 0 {
-        return Ok(Bytes::new());
+        return Ok(Mapped {
+            bytes: Bytes::new(),
+            map: None,
+        });
     }
     // SAFETY: the file is an immutable segment: it was fully written and fsynced
     // under a temporary name before being renamed to `path`, and the engine
@@ -40,7 +84,11 @@ pub(crate) fn map_file(path: &Path) -> Result<Bytes> {
     // The map is read-only, and `Bytes::from_owner` keeps it alive for as long
     // as any slice of it is.
     let map = unsafe { memmap2::MmapOptions::new().map(&file) }.map_err(|e| Error::io(path, e))?;
-    Ok(Bytes::from_owner(map))
+    let map = Arc::new(map);
+    Ok(Mapped {
+        bytes: Bytes::from_owner(SharedMap(map.clone())),
+        map: Some(map),
+    })
 }
 
 #[cfg(test)]
@@ -73,6 +121,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let err = map_file(&dir.path().join("nope")).unwrap_err();
         assert!(matches!(err, Error::Io { .. }), "{err}");
+    }
+
+    #[test]
+    fn released_pages_read_back_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let mapped = map_releasable(&path).unwrap();
+        assert_eq!(&mapped.bytes[..], &data[..]);
+        mapped.release();
+        assert_eq!(&mapped.bytes[..], &data[..]);
     }
 
     #[test]

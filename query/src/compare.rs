@@ -112,6 +112,44 @@ pub struct Comparison {
     pub curves: Vec<Curve>,
 }
 
+/// Points a comparison reads per pass.
+const COMPARE_PASS_POINTS: usize = 1 << 20;
+
+/// One downsampled curve of `points` (a whole history, in step order).
+fn curve(
+    run_id: RunId,
+    run_name: &str,
+    key: &str,
+    points: &mut [MetricPoint],
+    request: &CompareRequest,
+) -> Curve {
+    if request.x != Axis::Step {
+        points.sort_by(|a, b| {
+            a.timestamp
+                .cmp(&b.timestamp)
+                .then(runstore_engine::metric::point_order(a, b))
+        });
+    }
+    let origin = points.first().map_or(0, |p| p.timestamp);
+    let x_of = |p: &MetricPoint| match request.x {
+        Axis::Step => p.step as f64,
+        Axis::Timestamp => p.timestamp as f64,
+        Axis::Relative => (p.timestamp - origin) as f64 / 1000.0,
+    };
+    let kept: Vec<MetricPoint> = downsample(points, request.max_points)
+        .into_iter()
+        .map(|i| points[i])
+        .collect();
+    Curve {
+        run_id,
+        run_name: run_name.to_owned(),
+        key: key.to_owned(),
+        x: kept.iter().map(x_of).collect(),
+        points: kept,
+        total_points: points.len(),
+    }
+}
+
 /// Compares `request.metrics` across the runs it selects, as of `view`.
 pub fn compare(view: &ReadView, request: &CompareRequest) -> Result<Comparison> {
     if request.metrics.is_empty() {
@@ -134,51 +172,34 @@ pub fn compare(view: &ReadView, request: &CompareRequest) -> Result<Comparison> 
         ..SearchRequest::default()
     };
     let rows = all_rows(view.index(), &search)?;
-    let runs = view.runs_at_rows(&rows)?;
-    let histories = view.histories(&rows, Some(&request.metrics))?;
-    let mut curves = Vec::with_capacity(histories.series.len());
-    let mut s = 0;
-    while s < histories.series.len() {
-        let position = histories.series[s].position;
-        let mut end = s;
-        while end < histories.series.len() && histories.series[end].position == position {
-            end += 1;
-        }
-        let run = runs
-            .get(position)
-            .ok_or_else(|| Error::Internal("history of a run not read".into()))?;
-        for key in &request.metrics {
-            let Some(series) = histories.series[s..end].iter().find(|x| *x.key == **key) else {
-                continue;
-            };
-            let mut points: Vec<MetricPoint> =
-                series.points.clone().map(|i| histories.point(i)).collect();
-            if request.x != Axis::Step {
-                points.sort_by(|a, b| {
-                    a.timestamp
-                        .cmp(&b.timestamp)
-                        .then(runstore_engine::metric::point_order(a, b))
-                });
+    let names = view.run_names(&rows)?;
+    // Passes of a bounded number of points, each downsampled before the
+    // next is read: memory follows the pass, not the number of runs.
+    let plan = view.plan_points(&rows, Some(&request.metrics), COMPARE_PASS_POINTS)?;
+    let mut curves = Vec::new();
+    let mut points: Vec<MetricPoint> = Vec::new();
+    for pass in 0..plan.passes() {
+        let histories = view.read_pass(&plan, pass)?;
+        let mut s = 0;
+        while s < histories.series.len() {
+            let position = histories.series[s].position;
+            let mut end = s;
+            while end < histories.series.len() && histories.series[end].position == position {
+                end += 1;
             }
-            let total_points = points.len();
-            let origin = points.first().map_or(0, |p| p.timestamp);
-            let x_of = |p: &MetricPoint| match request.x {
-                Axis::Step => p.step as f64,
-                Axis::Timestamp => p.timestamp as f64,
-                Axis::Relative => (p.timestamp - origin) as f64 / 1000.0,
-            };
-            let kept = downsample(&points, request.max_points);
-            let points: Vec<MetricPoint> = kept.iter().map(|&i| points[i]).collect();
-            curves.push(Curve {
-                run_id: run.run_id,
-                run_name: run.run_name.clone(),
-                key: key.clone(),
-                x: points.iter().map(x_of).collect(),
-                points,
-                total_points,
-            });
+            let (run_id, run_name) = names
+                .get(position)
+                .ok_or_else(|| Error::Internal("history of a run not read".into()))?;
+            for key in &request.metrics {
+                let Some(series) = histories.series[s..end].iter().find(|x| *x.key == **key) else {
+                    continue;
+                };
+                points.clear();
+                points.extend(series.points.clone().map(|i| histories.point(i)));
+                curves.push(curve(*run_id, run_name, key, &mut points, request));
+            }
+            s = end;
         }
-        s = end;
     }
     Ok(Comparison {
         metrics: request.metrics.clone(),

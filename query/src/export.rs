@@ -15,6 +15,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -23,7 +24,9 @@ use runstore_engine::RunDigests;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::tables::{Pushdown, Table, TableScan, Tables};
+use crate::tables::{Pushdown, Table, TableScan, Tables, run_batch};
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
 
 /// The manifest's file name inside the export directory.
 pub const MANIFEST: &str = ".runstore-export.json";
@@ -98,77 +101,79 @@ pub fn export(
         Err(_) => Manifest::default(),
     };
     let fingerprints = fingerprints(&tables)?;
-    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
+    // Which files to write, and why.
     let mut reports = Vec::new();
     let mut manifest = Manifest::default();
-    let result = (|| -> Result<()> {
-        for table in Table::ALL {
-            let file = format!("{}.parquet", table.name());
-            let path = dir.join(&file);
-            let fingerprint = fingerprints[&table].clone();
-            let previous = old.files.get(&file);
-            let on_disk = std::fs::metadata(&path).ok().map(|m| m.len());
-            let kept =
-                previous.filter(|p| p.fingerprint == fingerprint && on_disk == Some(p.bytes));
-            if let Some(p) = kept {
-                reports.push(FileReport {
-                    file: file.clone(),
-                    rows: p.rows,
-                    bytes: p.bytes,
-                    written: false,
-                    reason: "unchanged since the last export".into(),
-                });
-                manifest.files.insert(file, p.clone());
-                continue;
-            }
-            let reason = match (previous, on_disk) {
-                (None, _) | (_, None) => "new".to_owned(),
-                (Some(p), Some(bytes)) if p.bytes != bytes => {
-                    "the file on disk is not the one last exported".to_owned()
-                }
-                _ => changed_reason(table).to_owned(),
-            };
-            let tmp = dir.join(format!(".{file}.tmp"));
-            let rows = write_table(&tables, table, &tmp, progress)?;
-            let bytes = std::fs::metadata(&tmp)
-                .map_err(|e| write_error(&tmp, e))?
-                .len();
-            staged.push((tmp, path));
+    let mut to_write = Vec::new();
+    for table in Table::ALL {
+        let file = table_file(table).to_owned();
+        let fingerprint = fingerprints[&table].clone();
+        let previous = old.files.get(&file);
+        let on_disk = std::fs::metadata(dir.join(&file)).ok().map(|m| m.len());
+        if let Some(p) =
+            previous.filter(|p| p.fingerprint == fingerprint && on_disk == Some(p.bytes))
+        {
             reports.push(FileReport {
                 file: file.clone(),
-                rows,
-                bytes,
-                written: true,
-                reason,
+                rows: p.rows,
+                bytes: p.bytes,
+                written: false,
+                reason: "unchanged since the last export".into(),
             });
-            manifest.files.insert(
-                file,
-                ManifestEntry {
-                    fingerprint,
-                    rows,
-                    bytes,
-                },
-            );
+            manifest.files.insert(file, p.clone());
+            continue;
         }
-        Ok(())
-    })();
-    if let Err(e) = result {
-        for (tmp, _) in &staged {
-            let _ = std::fs::remove_file(tmp);
-        }
-        remove_temporaries(dir);
-        return Err(e);
+        let reason = match (previous, on_disk) {
+            (None, _) | (_, None) => "new".to_owned(),
+            (Some(p), Some(bytes)) if p.bytes != bytes => {
+                "the file on disk is not the one last exported".to_owned()
+            }
+            _ => changed_reason(table).to_owned(),
+        };
+        to_write.push((table, reason, fingerprint));
     }
-    for (tmp, path) in &staged {
-        std::fs::rename(tmp, path).map_err(|e| write_error(path, e))?;
+    let tables_to_write: Vec<Table> = to_write.iter().map(|t| t.0).collect();
+    let written = match write_files(&tables, dir, &tables_to_write, progress) {
+        Ok(w) => w,
+        Err(e) => {
+            remove_temporaries(dir);
+            return Err(e);
+        }
+    };
+    for ((table, reason, fingerprint), (tmp, rows)) in to_write.into_iter().zip(&written) {
+        let bytes = std::fs::metadata(tmp)
+            .map_err(|e| write_error(tmp, e))?
+            .len();
+        let file = table_file(table).to_owned();
+        reports.push(FileReport {
+            file: file.clone(),
+            rows: *rows,
+            bytes,
+            written: true,
+            reason,
+        });
+        manifest.files.insert(
+            file,
+            ManifestEntry {
+                fingerprint,
+                rows: *rows,
+                bytes,
+            },
+        );
+    }
+    // Every file is whole: put them in place, then the manifest.
+    for ((tmp, _), table) in written.iter().zip(&tables_to_write) {
+        let path = dir.join(table_file(*table));
+        std::fs::rename(tmp, &path).map_err(|e| write_error(&path, e))?;
     }
     let text = serde_json::to_vec_pretty(&manifest)
         .map_err(|e| Error::Internal(format!("manifest: {e}")))?;
     write_atomically(&manifest_path, &text)?;
     sync_dir(dir);
+    reports.sort_by_key(|r| Table::ALL.iter().position(|t| table_file(*t) == r.file));
     let points = reports
         .iter()
-        .find(|r| r.file == "metrics.parquet")
+        .find(|r| r.file == table_file(Table::Metrics))
         .map_or(0, |r| r.rows);
     Ok(ExportReport {
         dir: dir.to_path_buf(),
@@ -176,6 +181,164 @@ pub fn export(
         points,
         files: reports,
     })
+}
+
+/// One file being written under its temporary name.
+struct FileWriter {
+    table: Table,
+    tmp: PathBuf,
+    schema: SchemaRef,
+    writer: ArrowWriter<File>,
+    rows: u64,
+}
+
+impl FileWriter {
+    fn new(tables: &Tables, dir: &Path, table: Table) -> Result<FileWriter> {
+        let tmp = dir.join(format!(".{}.tmp", table_file(table)));
+        let group = if table == Table::Metrics {
+            METRIC_ROW_GROUP
+        } else {
+            ROW_GROUP
+        };
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .set_statistics_enabled(EnabledStatistics::Page)
+            .set_max_row_group_row_count(Some(group))
+            .set_created_by(format!("runstore {}", env!("CARGO_PKG_VERSION")))
+            .build();
+        let schema = tables.schema(table)?;
+        let file = File::create(&tmp).map_err(|e| write_error(&tmp, e))?;
+        let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
+            .map_err(|e| write_error(&tmp, e))?;
+        Ok(FileWriter {
+            table,
+            tmp,
+            schema,
+            writer,
+            rows: 0,
+        })
+    }
+
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.rows += batch.num_rows() as u64;
+        self.writer
+            .write(batch)
+            .map_err(|e| write_error(&self.tmp, e))
+    }
+
+    fn finish(self) -> Result<(PathBuf, u64)> {
+        let file = self
+            .writer
+            .into_inner()
+            .map_err(|e| write_error(&self.tmp, e))?;
+        file.sync_all().map_err(|e| write_error(&self.tmp, e))?;
+        Ok((self.tmp, self.rows))
+    }
+}
+
+/// Writes `which` under temporary names; returns each one's (temporary
+/// path, rows), in the order of `which`. The run-keyed files are written
+/// together from one read of each chunk of runs, while another thread
+/// writes the metric points (the machine's second core).
+fn write_files(
+    tables: &Arc<Tables>,
+    dir: &Path,
+    which: &[Table],
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Vec<(PathBuf, u64)>> {
+    let mut done: HashMap<Table, (PathBuf, u64)> = HashMap::new();
+    if which.contains(&Table::Experiments) {
+        let w = write_scan(tables, dir, Table::Experiments, &AtomicU64::new(0))?;
+        done.insert(Table::Experiments, w);
+    }
+    let per_run: Vec<Table> = which
+        .iter()
+        .copied()
+        .filter(|t| !matches!(t, Table::Metrics | Table::Experiments))
+        .collect();
+    let points_done = AtomicU64::new(0);
+    let (per_run_result, metrics_result) = std::thread::scope(|scope| {
+        let metrics = which.contains(&Table::Metrics).then(|| {
+            let points_done = &points_done;
+            scope.spawn(move || write_scan(tables, dir, Table::Metrics, points_done))
+        });
+        let per_run = write_per_run(tables, dir, &per_run, progress);
+        if let Some(m) = &metrics {
+            while !m.is_finished() {
+                progress(&Progress {
+                    file: table_file(Table::Metrics),
+                    rows: points_done.load(Ordering::Relaxed),
+                });
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+        let metrics = metrics.map(|m| {
+            m.join()
+                .unwrap_or_else(|_| Err(Error::Internal("the metrics writer panicked".into())))
+        });
+        (per_run, metrics)
+    });
+    done.extend(per_run_result?);
+    if let Some(m) = metrics_result {
+        done.insert(Table::Metrics, m?);
+    }
+    which
+        .iter()
+        .map(|t| {
+            done.remove(t)
+                .ok_or_else(|| Error::Internal(format!("{} not written", t.name())))
+        })
+        .collect()
+}
+
+/// Writes the run-keyed `which` from one read of each chunk of runs.
+fn write_per_run(
+    tables: &Arc<Tables>,
+    dir: &Path,
+    which: &[Table],
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Vec<(Table, (PathBuf, u64))>> {
+    if which.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut writers = which
+        .iter()
+        .map(|&t| FileWriter::new(tables, dir, t))
+        .collect::<Result<Vec<_>>>()?;
+    let mut runs_done = 0u64;
+    for chunk in tables.run_chunks() {
+        let runs = chunk?;
+        for w in &mut writers {
+            let batch = run_batch(w.table, &w.schema, &runs, None)?;
+            if batch.num_rows() > 0 {
+                w.write(&batch)?;
+            }
+        }
+        runs_done += runs.len() as u64;
+        progress(&Progress {
+            file: "runs, params, tags, inputs",
+            rows: runs_done,
+        });
+    }
+    writers
+        .into_iter()
+        .map(|w| Ok((w.table, w.finish()?)))
+        .collect()
+}
+
+/// Writes `table` from a [`TableScan`], counting rows into `rows`.
+fn write_scan(
+    tables: &Arc<Tables>,
+    dir: &Path,
+    table: Table,
+    rows: &AtomicU64,
+) -> Result<(PathBuf, u64)> {
+    let mut w = FileWriter::new(tables, dir, table)?;
+    for batch in TableScan::new(tables.clone(), table, None, Pushdown::default())? {
+        w.write(&batch?)?;
+        rows.store(w.rows, Ordering::Relaxed);
+    }
+    w.finish()
 }
 
 fn changed_reason(table: Table) -> &'static str {
@@ -216,42 +379,6 @@ fn fnv(bytes: &[u8]) -> u64 {
         h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
     }
     h
-}
-
-/// Writes `table` to `path`; returns its rows.
-fn write_table(
-    tables: &Arc<Tables>,
-    table: Table,
-    path: &Path,
-    progress: &mut dyn FnMut(&Progress),
-) -> Result<u64> {
-    let scan = TableScan::new(tables.clone(), table, None, Pushdown::default())?;
-    let group = if table == Table::Metrics {
-        METRIC_ROW_GROUP
-    } else {
-        ROW_GROUP
-    };
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .set_statistics_enabled(EnabledStatistics::Page)
-        .set_max_row_group_row_count(Some(group))
-        .set_created_by(format!("runstore {}", env!("CARGO_PKG_VERSION")))
-        .build();
-    let file = File::create(path).map_err(|e| write_error(path, e))?;
-    let mut writer =
-        ArrowWriter::try_new(file, scan.schema(), Some(props)).map_err(|e| write_error(path, e))?;
-    let name = table_file(table);
-    let mut rows = 0u64;
-    progress(&Progress { file: name, rows });
-    for batch in scan {
-        let batch = batch?;
-        rows += batch.num_rows() as u64;
-        writer.write(&batch).map_err(|e| write_error(path, e))?;
-        progress(&Progress { file: name, rows });
-    }
-    let file = writer.into_inner().map_err(|e| write_error(path, e))?;
-    file.sync_all().map_err(|e| write_error(path, e))?;
-    Ok(rows)
 }
 
 fn table_file(table: Table) -> &'static str {

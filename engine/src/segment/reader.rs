@@ -20,7 +20,7 @@ use super::columns::PointColumns;
 use super::format::{FORMAT_KEY, FORMAT_VERSION, SERIES, schema};
 use crate::error::{Error, Result};
 use crate::metric::MetricPoint;
-use crate::mmap::map_file;
+use crate::mmap::{Mapped, map_releasable};
 
 /// Rows per batch of a [`Scan`] and of multi-series reads.
 const SCAN_BATCH_ROWS: usize = 64 * 1024;
@@ -49,6 +49,8 @@ pub(super) struct SeriesPage {
 pub(crate) struct Segment {
     path: PathBuf,
     data: Bytes,
+    /// The map behind `data`, to hand its pages back after a bulk read.
+    mapped: Mapped,
     pub(super) meta: ArrowReaderMetadata,
     /// First row (file-wide) of each row group, plus the total row count.
     pub(super) row_group_starts: Vec<u64>,
@@ -76,7 +78,8 @@ impl Segment {
     /// [`Error::Segment`] when Parquet cannot parse it (truncated or garbage);
     /// with [`Error::Io`] when it cannot be opened or mapped.
     pub fn open(path: &Path) -> Result<Segment> {
-        let data = map_file(path)?;
+        let mapped = map_releasable(path)?;
+        let data = mapped.bytes.clone();
         let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
         let meta = ArrowReaderMetadata::load(&data, options)
             .map_err(|source| Error::segment(path, source))?;
@@ -169,6 +172,7 @@ impl Segment {
         Ok(Segment {
             path: path.to_path_buf(),
             data,
+            mapped,
             meta,
             row_group_starts,
             pages,
@@ -182,6 +186,12 @@ impl Segment {
         self.pages
             .iter()
             .map(|p| (p.min, p.max, p.end_row - p.first_row))
+    }
+
+    /// Hands the pages a read faulted in back to the kernel, so a bulk read
+    /// of many segments keeps a resident set of one pass, not of the store.
+    pub(crate) fn release_pages(&self) {
+        self.mapped.release();
     }
 
     /// Rows, size and series range of the segment.
@@ -254,8 +264,11 @@ impl Segment {
         if found.is_empty() {
             return Ok(());
         }
-        let total: u64 = found.iter().map(|(_, r)| r.end - r.start).sum();
-        out.series.reserve(to_usize(total));
+        let total = to_usize(found.iter().map(|(_, r)| r.end - r.start).sum());
+        out.series.reserve(total);
+        out.step.reserve(total);
+        out.timestamp.reserve(total);
+        out.value.reserve(total);
         for (s, r) in &found {
             out.series
                 .extend(std::iter::repeat_n(*s, to_usize(r.end - r.start)));

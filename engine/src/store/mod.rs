@@ -61,6 +61,7 @@ use crate::segment::PointColumns;
 pub use api::MetricBatch;
 pub use commit::WriteStats;
 pub use owner::MaintenanceStatus;
+pub use read::RunParts;
 use read::SegmentCache;
 pub use scan::{KeySets, PointPlan, RunDigests, Series, SeriesBatch};
 pub use view::ReadView;

@@ -60,9 +60,10 @@ impl Store {
         &self,
         txn: &ReadTransaction,
         rows: &[u32],
+        parts: RunParts,
     ) -> Result<Vec<Option<Run>>> {
         let ordinals: Vec<Option<u32>> = rows.iter().map(|&r| Some(r)).collect();
-        self.decode_runs(txn, &ordinals)
+        self.decode_slice(txn, &ordinals, parts)
     }
 
     fn decode_runs(
@@ -72,16 +73,18 @@ impl Store {
     ) -> Result<Vec<Option<Run>>> {
         // (Decoding slices on several threads was tried: mimalloc's
         // cross-thread frees and fresh thread heaps ate the gain.)
-        self.decode_slice(txn, ordinals)
+        self.decode_slice(txn, ordinals, RunParts::ALL)
     }
 
     fn decode_slice(
         &self,
         txn: &ReadTransaction,
         ordinals: &[Option<u32>],
+        parts: RunParts,
     ) -> Result<Vec<Option<Run>>> {
         let runs = txn.open_table(RUNS)?;
         let mut decoder = RunDecoder::new(self, txn)?;
+        decoder.parts = parts;
         let mut out = Vec::with_capacity(ordinals.len());
         for &ordinal in ordinals {
             let Some(bytes) = ordinal.map(|o| runs.get(o)).transpose()?.flatten() else {
@@ -305,6 +308,39 @@ struct RunDecoder<'a> {
     /// Texts read from the catalog by this decoder, added to the store's
     /// cache when it is done.
     fresh: HashMap<(u32, u32), Arc<str>>,
+    /// The parts of each run to read.
+    parts: RunParts,
+}
+
+/// Which parts of a [`Run`] a read fills in (the others stay empty): a
+/// reader that needs only attributes skips the texts of params and tags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunParts {
+    /// Params.
+    pub params: bool,
+    /// Tags (run name and user are always there).
+    pub tags: bool,
+    /// Latest metric values.
+    pub metrics: bool,
+    /// Dataset inputs.
+    pub inputs: bool,
+}
+
+impl RunParts {
+    /// Everything.
+    pub const ALL: RunParts = RunParts {
+        params: true,
+        tags: true,
+        metrics: true,
+        inputs: true,
+    };
+    /// Attributes only.
+    pub const NONE: RunParts = RunParts {
+        params: false,
+        tags: false,
+        metrics: false,
+        inputs: false,
+    };
 }
 
 /// Param/tag value texts by (key id, value code).
@@ -323,6 +359,7 @@ impl<'a> RunDecoder<'a> {
             names: store.key_names_holding(txn, 0).unwrap_or_default(),
             shared: store.value_texts.read().ok(),
             fresh: HashMap::default(),
+            parts: RunParts::ALL,
         })
     }
 
@@ -382,15 +419,28 @@ impl<'a> RunDecoder<'a> {
                 .get(&row.experiment)
                 .cloned()
                 .ok_or_else(|| Error::corrupt("run", "experiment cache"))?;
-        let params = self.texts(&row.params)?;
-        let mut tags = self.texts(&row.tags)?;
-        tags.insert(TAG_RUN_NAME.to_owned(), row.name.clone());
-        if !row.user.is_empty() {
-            tags.insert(TAG_USER.to_owned(), row.user.clone());
+        let parts = self.parts;
+        let params = if parts.params {
+            self.texts(&row.params)?
+        } else {
+            BTreeMap::new()
+        };
+        let mut tags = if parts.tags {
+            self.texts(&row.tags)?
+        } else {
+            BTreeMap::new()
+        };
+        if parts.tags {
+            tags.insert(TAG_RUN_NAME.to_owned(), row.name.clone());
+            if !row.user.is_empty() {
+                tags.insert(TAG_USER.to_owned(), row.user.clone());
+            }
         }
         let mut metrics = Vec::with_capacity(row.metrics.len());
-        for m in &row.metrics {
-            metrics.push((self.name(m.key)?, m.point));
+        if parts.metrics {
+            for m in &row.metrics {
+                metrics.push((self.name(m.key)?, m.point));
+            }
         }
         let metrics = BTreeMap::from_iter(metrics);
         let status = RunStatus::from_code(row.status)
@@ -411,7 +461,11 @@ impl<'a> RunDecoder<'a> {
             params,
             tags,
             metrics,
-            inputs: row.inputs.clone(),
+            inputs: if parts.inputs {
+                row.inputs.clone()
+            } else {
+                Vec::new()
+            },
         })
     }
 }

@@ -222,6 +222,17 @@ impl ReadView {
             .map(|v| v.value()))
     }
 
+    /// The (id, name) of the runs at `rows`, in order: less than a whole
+    /// [`crate::Run`] each.
+    pub fn run_names(&self, rows: &[u32]) -> Result<Vec<(RunId, String)>> {
+        let mut out = Vec::with_capacity(rows.len());
+        self.each_run_row(rows, |_, row| {
+            out.push((RunId::from_u128(row.run_id()), row.name.clone()));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
     /// The param, metric and tag keys the runs at `rows` use.
     pub fn key_sets(&self, rows: &[u32]) -> Result<KeySets> {
         let (mut params, mut metrics, mut tags) = (Vec::new(), Vec::new(), Vec::new());
@@ -350,7 +361,22 @@ impl PointPlan {
         let cuts = if budget == usize::MAX || rows.is_empty() {
             vec![0, rows.len()]
         } else {
-            cut_passes(&estimate_points(view, &segments, rows)?, budget)
+            let mut estimates = estimate_points(view, &segments, rows)?;
+            if keys.is_some() {
+                // Only some keys are read: scale each run's estimate by
+                // the share of its metric keys that are wanted.
+                view.each_run_row(rows, |i, row| {
+                    let all = row.metrics.len().max(1) as f64;
+                    let wanted = row
+                        .metrics
+                        .iter()
+                        .filter(|m| key_rank.get(m.key as usize).is_some_and(|&r| r != u32::MAX))
+                        .count() as f64;
+                    estimates[i] *= wanted / all;
+                    Ok(())
+                })?;
+            }
+            cut_passes(&estimates, budget)
         };
         let rank_names = order
             .iter()
@@ -399,10 +425,9 @@ impl PointPlan {
             let a = series.partition_point(|&s| s < seg.min_series);
             let b = series.partition_point(|&s| s <= seg.max_series);
             if a < b {
-                view.store
-                    .segments
-                    .get(*id, seg)?
-                    .read_series_many(&series[a..b], &mut found)?;
+                let segment = view.store.segments.get(*id, seg)?;
+                segment.read_series_many(&series[a..b], &mut found)?;
+                segment.release_pages();
             }
         }
         let mut buf = Vec::new();

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use redb::ReadTransaction;
 
 use super::Store;
+use super::read::RunParts;
 use crate::error::{Error, Result};
 use crate::index::SearchIndex;
 use crate::types::{Run, RunId};
@@ -42,7 +43,12 @@ impl ReadView {
 
     /// The runs in `rows` of this read's index, in the order given.
     pub fn runs_at_rows(&self, rows: &[u32]) -> Result<Vec<Run>> {
-        let runs = self.store.runs_at_rows(&self.txn, rows)?;
+        self.runs_at_rows_with(rows, RunParts::ALL)
+    }
+
+    /// [`ReadView::runs_at_rows`] filling in only `parts` of each run.
+    pub fn runs_at_rows_with(&self, rows: &[u32], parts: RunParts) -> Result<Vec<Run>> {
+        let runs = self.store.runs_at_rows(&self.txn, rows, parts)?;
         runs.into_iter()
             .zip(rows)
             .map(|(run, row)| {

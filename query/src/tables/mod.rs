@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::search::{SearchRequest, all_rows};
 
 pub use provider::register_tables;
+pub(crate) use scan::run_batch;
 pub use scan::{Pushdown, TableScan};
 
 /// The six tables.
@@ -98,7 +99,7 @@ impl Default for Selection {
 
 /// Points a metrics scan reads per pass (see [`ReadView::plan_points`]):
 /// about 56 bytes each while a pass is ordered, so ~220 MB.
-pub const POINTS_PER_PASS: usize = 4 << 20;
+pub const POINTS_PER_PASS: usize = 1 << 20;
 
 /// Rows of a batch of the run-keyed tables.
 pub(crate) const RUNS_PER_BATCH: usize = 2048;
@@ -195,6 +196,13 @@ impl Tables {
             Table::Experiments => experiments_schema(),
             Table::Inputs => inputs_schema(),
         })
+    }
+
+    /// The selected runs, by run id, in chunks of [`RUNS_PER_BATCH`].
+    pub fn run_chunks(&self) -> impl Iterator<Item = Result<Vec<runstore_engine::Run>>> + '_ {
+        self.rows
+            .chunks(RUNS_PER_BATCH)
+            .map(|rows| Ok(self.view.runs_at_rows(rows)?))
     }
 
     /// Fingerprints of the selected runs' contents (see [`RunDigests`]).

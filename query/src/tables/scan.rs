@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
-use runstore_engine::{PointPlan, RunId, SeriesBatch};
+use runstore_engine::{PointPlan, Run, RunId, RunParts, SeriesBatch};
 
 use super::build::{self, KeyValue, PointCursor};
 use super::{POINTS_PER_BATCH, POINTS_PER_PASS, RUNS_PER_BATCH, Table, Tables};
@@ -81,6 +81,37 @@ impl TableScan {
         self.schema.clone()
     }
 
+    /// The parts of each run this scan's columns need.
+    fn parts(&self) -> RunParts {
+        let has = |prefix: &str| {
+            self.schema
+                .fields()
+                .iter()
+                .any(|f| f.name().starts_with(prefix))
+        };
+        match self.table {
+            Table::Runs => RunParts {
+                params: has("params."),
+                tags: has("tags."),
+                metrics: has("metrics."),
+                inputs: false,
+            },
+            Table::Params => RunParts {
+                params: true,
+                ..RunParts::NONE
+            },
+            Table::Tags => RunParts {
+                tags: true,
+                ..RunParts::NONE
+            },
+            Table::Inputs => RunParts {
+                inputs: true,
+                ..RunParts::NONE
+            },
+            Table::Metrics | Table::Experiments => RunParts::NONE,
+        }
+    }
+
     fn rows(&mut self) -> Result<&[u32]> {
         if self.rows.is_none() {
             self.rows = Some(self.tables.rows_for(&self.pushdown)?);
@@ -109,18 +140,9 @@ impl TableScan {
                 let end = rows.len().min(start + RUNS_PER_BATCH);
                 let chunk = rows[start..end].to_vec();
                 self.next_row = end;
-                let runs = self.tables.view().runs_at_rows(&chunk)?;
+                let runs = self.tables.view().runs_at_rows_with(&chunk, self.parts())?;
                 let keys = self.pushdown.keys.as_deref();
-                let batch = match self.table {
-                    Table::Runs => build::runs_batch(&self.schema, &runs)?,
-                    Table::Params => {
-                        build::key_value_batch(&self.schema, &runs, KeyValue::Params, keys)?
-                    }
-                    Table::Tags => {
-                        build::key_value_batch(&self.schema, &runs, KeyValue::Tags, keys)?
-                    }
-                    _ => build::inputs_batch(&self.schema, &runs)?,
-                };
+                let batch = run_batch(self.table, &self.schema, &runs, keys)?;
                 if batch.num_rows() > 0 {
                     return Ok(Some(batch));
                 }
@@ -157,6 +179,26 @@ impl TableScan {
             self.pass += 1;
             self.cursor = PointCursor::default();
         }
+    }
+}
+
+/// A batch of the run-keyed `table` (runs, params, tags or inputs) for
+/// `runs`, with the fields of `schema` (params and tags limited to `keys`).
+pub(crate) fn run_batch(
+    table: Table,
+    schema: &SchemaRef,
+    runs: &[Run],
+    keys: Option<&[String]>,
+) -> Result<RecordBatch> {
+    match table {
+        Table::Runs => build::runs_batch(schema, runs),
+        Table::Params => build::key_value_batch(schema, runs, KeyValue::Params, keys),
+        Table::Tags => build::key_value_batch(schema, runs, KeyValue::Tags, keys),
+        Table::Inputs => build::inputs_batch(schema, runs),
+        Table::Metrics | Table::Experiments => Err(crate::error::Error::Internal(format!(
+            "{} is not a table of runs",
+            table.name()
+        ))),
     }
 }
 
