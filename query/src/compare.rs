@@ -178,8 +178,9 @@ pub fn compare(view: &ReadView, request: &CompareRequest) -> Result<Comparison> 
     let plan = view.plan_points(&rows, Some(&request.metrics), COMPARE_PASS_POINTS)?;
     let mut curves = Vec::new();
     let mut points: Vec<MetricPoint> = Vec::new();
+    let mut histories = runstore_engine::SeriesBatch::default();
     for pass in 0..plan.passes() {
-        let histories = view.read_pass(&plan, pass)?;
+        view.read_pass_into(&plan, pass, &mut histories)?;
         let mut s = 0;
         while s < histories.series.len() {
             let position = histories.series[s].position;

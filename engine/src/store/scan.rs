@@ -283,9 +283,25 @@ impl ReadView {
 
     /// Pass `pass` of `plan` (made on this view), its series in order.
     pub fn read_pass(&self, plan: &PointPlan, pass: usize) -> Result<SeriesBatch> {
+        let mut out = SeriesBatch::default();
+        self.read_pass_into(plan, pass, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`ReadView::read_pass`] into `out` (cleared first), reusing its
+    /// buffers: a reader of many passes allocates once.
+    pub fn read_pass_into(
+        &self,
+        plan: &PointPlan,
+        pass: usize,
+        out: &mut SeriesBatch,
+    ) -> Result<()> {
         match (plan.cuts.get(pass), plan.cuts.get(pass + 1)) {
-            (Some(&a), Some(&b)) => plan.read(self, a..b),
-            _ => Ok(SeriesBatch::default()),
+            (Some(&a), Some(&b)) => plan.read(self, a..b, out),
+            _ => {
+                *out = SeriesBatch::default();
+                Ok(())
+            }
         }
     }
 
@@ -333,6 +349,8 @@ pub struct PointPlan {
     key_rank: Vec<u32>,
     /// Key names by rank.
     rank_names: Vec<Arc<str>>,
+    /// Read buffer, kept between passes.
+    scratch: std::sync::Mutex<PointColumns>,
     segments: Vec<(u64, SegmentRow)>,
 }
 
@@ -387,6 +405,7 @@ impl PointPlan {
             cuts,
             key_rank,
             rank_names,
+            scratch: std::sync::Mutex::default(),
             segments,
         })
     }
@@ -396,7 +415,11 @@ impl PointPlan {
         self.cuts.len().saturating_sub(1)
     }
 
-    fn read(&self, view: &ReadView, range: Range<usize>) -> Result<SeriesBatch> {
+    fn read(&self, view: &ReadView, range: Range<usize>, out: &mut SeriesBatch) -> Result<()> {
+        out.series.clear();
+        out.step.clear();
+        out.timestamp.clear();
+        out.value.clear();
         // The wanted series, sorted, each with its place in the output.
         let mut wanted: Vec<(u64, u64)> = Vec::new(); // (series, order key)
         let mut ids = Vec::with_capacity(range.len());
@@ -414,9 +437,16 @@ impl PointPlan {
         wanted.sort_unstable();
         let series: Vec<u64> = wanted.iter().map(|w| w.0).collect();
         // Chunks of points per series, from every segment and the pending table.
-        let mut found = PointColumns::default();
+        // The pass's points as read, in a buffer the plan keeps between
+        // passes (fresh multi-megabyte buffers cost a page fault per 4 KiB).
+        let mut scratch = self
+            .scratch
+            .lock()
+            .map_err(|_| Error::corrupt("point plan", "a pass panicked"))?;
+        let found = &mut *scratch;
+        found.clear();
         let (Some(&lo), Some(&hi)) = (series.first(), series.last()) else {
-            return Ok(SeriesBatch::default());
+            return Ok(());
         };
         for (id, seg) in &self.segments {
             if seg.max_series < lo || seg.min_series > hi {
@@ -426,7 +456,7 @@ impl PointPlan {
             let b = series.partition_point(|&s| s <= seg.max_series);
             if a < b {
                 let segment = view.store.segments.get(*id, seg)?;
-                segment.read_series_many(&series[a..b], &mut found)?;
+                segment.read_series_many(&series[a..b], found)?;
                 segment.release_pages();
             }
         }
@@ -458,12 +488,10 @@ impl PointPlan {
             i = j;
         }
         chunks.sort_by_key(|c| c.0);
-        let mut out = SeriesBatch {
-            series: Vec::with_capacity(wanted.len()),
-            step: Vec::with_capacity(found.len()),
-            timestamp: Vec::with_capacity(found.len()),
-            value: Vec::with_capacity(found.len()),
-        };
+        out.series.reserve(wanted.len());
+        out.step.reserve(found.len());
+        out.timestamp.reserve(found.len());
+        out.value.reserve(found.len());
         let mut c = 0;
         let mut points: Vec<MetricPoint> = Vec::new();
         while c < chunks.len() {
@@ -496,7 +524,7 @@ impl PointPlan {
                 points: start..out.step.len(),
             });
         }
-        Ok(out)
+        Ok(())
     }
 }
 

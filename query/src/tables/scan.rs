@@ -175,7 +175,11 @@ impl TableScan {
                 self.current = None;
                 return Ok(None);
             }
-            self.current = Some(self.tables.view().read_pass(plan, self.pass)?);
+            let mut batch = self.current.take().unwrap_or_default();
+            self.tables
+                .view()
+                .read_pass_into(plan, self.pass, &mut batch)?;
+            self.current = Some(batch);
             self.pass += 1;
             self.cursor = PointCursor::default();
         }
