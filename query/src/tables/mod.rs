@@ -98,7 +98,7 @@ impl Default for Selection {
 }
 
 /// Points a metrics scan reads per pass (see [`ReadView::plan_points`]):
-/// about 56 bytes each while a pass is ordered, so ~220 MB.
+/// about 110 bytes each while a pass is read and ordered, so ~110 MB.
 pub const POINTS_PER_PASS: usize = 1 << 20;
 
 /// Rows of a batch of the run-keyed tables.
