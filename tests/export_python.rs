@@ -111,7 +111,7 @@ fn record(i: u64) -> Value {
     if i % 10 != 9 {
         metrics.insert("accuracy".into(), Value::Array(acc_pts));
     }
-    if i % 7 == 0 {
+    if i.is_multiple_of(7) {
         // A key with a space.
         let lr: f64 = LRS[(i % 4) as usize].parse().unwrap();
         let pts = (0..3).map(|s| point(s, lr * 0.5f64.powi(s as i32), at(i, s)));
@@ -130,7 +130,7 @@ fn record(i: u64) -> Value {
     if optimizer(i) == "adam" {
         params.insert("adam.beta1".into(), json!("0.9")); // a key with a dot
     }
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         params.insert("batch size".into(), json!(32 << (i % 2))); // a number: kept as its text
     }
     if i % 6 == 1 {
