@@ -62,8 +62,3 @@ pub fn compare(store: &Arc<Store>, request: &CompareRequest) -> Result<Compariso
         request,
     )?)
 }
-
-/// The default `--max-points` of `runstore compare`.
-pub const fn downsample_default() -> usize {
-    DEFAULT_MAX_POINTS
-}

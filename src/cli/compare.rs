@@ -2,25 +2,20 @@
 
 use std::path::{Path, PathBuf};
 
-use runstore::analysis::{self, CompareRequest, Selection};
+use runstore::analysis::{self, CompareRequest};
 use runstore::output::plot::{PlotOptions, plot};
-use runstore::search::Dialect;
 use runstore::{Error, Store};
 
 /// Arguments of `runstore compare`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Only runs of this experiment (repeatable; none means all experiments).
-    #[arg(long = "experiment", value_name = "NAME")]
-    experiments: Vec<String>,
-    /// MLflow filter string picking the runs (empty: every run).
-    #[arg(long, value_name = "STR", default_value = "")]
-    filter: String,
+    #[command(flatten)]
+    runs: super::select::Runs,
     /// Metric to compare (repeatable).
     #[arg(long = "metric", value_name = "KEY", required = true)]
     metrics: Vec<String>,
     /// Most points per curve (min/max per bucket keeps every spike).
-    #[arg(long, value_name = "N", default_value_t = analysis::downsample_default())]
+    #[arg(long, value_name = "N", default_value_t = analysis::DEFAULT_MAX_POINTS)]
     max_points: usize,
     /// The x axis: step, timestamp or relative (seconds since the curve's first point).
     #[arg(long, value_name = "AXIS", default_value = "step")]
@@ -28,12 +23,6 @@ pub struct Args {
     /// Order of the runs, as in search (repeatable).
     #[arg(long = "order-by", value_name = "STR")]
     order_by: Vec<String>,
-    /// Which runs: active, deleted or all.
-    #[arg(long, default_value = "active", value_name = "VIEW")]
-    view: String,
-    /// Accept OR, NOT and parentheses in --filter (a runstore extension).
-    #[arg(long)]
-    extended: bool,
     /// Output format: table, json or csv (default: table on a terminal, else json).
     #[arg(long)]
     format: Option<String>,
@@ -54,16 +43,7 @@ pub struct Args {
 pub fn run(db: &Path, args: Args) -> Result<(), Error> {
     let format = super::pick_format(args.format.as_deref())?;
     let request = CompareRequest {
-        selection: Selection {
-            experiments: args.experiments,
-            filter: args.filter,
-            view: args.view.parse()?,
-            dialect: if args.extended {
-                Dialect::Extended
-            } else {
-                Dialect::Mlflow
-            },
-        },
+        selection: args.runs.selection()?,
         order_by: args.order_by,
         metrics: args.metrics,
         max_points: args.max_points,

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use runstore::analysis::{self, ExportReport, Progress, Selection};
-use runstore::search::Dialect;
 use runstore::{Error, Store};
 
 /// Arguments of `runstore export`.
@@ -13,18 +12,8 @@ use runstore::{Error, Store};
 pub struct Args {
     /// Directory to write the Parquet files into (created if needed).
     dir: PathBuf,
-    /// Only runs of this experiment (repeatable; none means all experiments).
-    #[arg(long = "experiment", value_name = "NAME")]
-    experiments: Vec<String>,
-    /// Only runs matching this MLflow filter string.
-    #[arg(long, value_name = "STR")]
-    filter: Option<String>,
-    /// Which runs: active, deleted or all.
-    #[arg(long, default_value = "active", value_name = "VIEW")]
-    view: String,
-    /// Accept OR, NOT and parentheses in --filter (a runstore extension).
-    #[arg(long)]
-    extended: bool,
+    #[command(flatten)]
+    runs: super::select::Runs,
     /// Output format of the summary: table or json (default: table on a terminal, else json).
     #[arg(long)]
     format: Option<String>,
@@ -32,16 +21,7 @@ pub struct Args {
 
 pub fn run(db: &Path, args: Args) -> Result<(), Error> {
     let format = super::pick_format(args.format.as_deref())?;
-    let selection = Selection {
-        experiments: args.experiments,
-        filter: args.filter.unwrap_or_default(),
-        view: args.view.parse()?,
-        dialect: if args.extended {
-            Dialect::Extended
-        } else {
-            Dialect::Mlflow
-        },
-    };
+    let selection: Selection = args.runs.selection()?;
     let store = Store::open_read_only(db)?;
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());

@@ -10,6 +10,7 @@ mod history;
 mod ingest;
 mod runs;
 mod search;
+mod select;
 mod sql;
 
 use std::io::Write;

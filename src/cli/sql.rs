@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use runstore::analysis::{self, Selection};
+use runstore::analysis;
 use runstore::output::BatchWriter;
 use runstore::{Error, Store};
 
@@ -12,12 +12,8 @@ pub struct Args {
     /// One SQL query (DataFusion's dialect) over the tables runs, metrics,
     /// params, tags, experiments and inputs.
     statement: String,
-    /// Only runs of this experiment (repeatable; none means all experiments).
-    #[arg(long = "experiment", value_name = "NAME")]
-    experiments: Vec<String>,
-    /// Which runs the tables hold: active, deleted or all.
-    #[arg(long, default_value = "active", value_name = "VIEW")]
-    view: String,
+    #[command(flatten)]
+    scope: super::select::Scope,
     /// Output format: table, json or csv (default: table on a terminal, else json).
     #[arg(long)]
     format: Option<String>,
@@ -25,11 +21,7 @@ pub struct Args {
 
 pub fn run(db: &Path, args: Args) -> Result<(), Error> {
     let format = super::pick_format(args.format.as_deref())?;
-    let selection = Selection {
-        experiments: args.experiments,
-        view: args.view.parse()?,
-        ..Selection::default()
-    };
+    let selection = args.scope.selection()?;
     let store = Store::open_read_only(db)?;
     // The CLI owns the runtime DataFusion's operators spawn tasks on; the
     // scans block on the store, which is fine on this, the only thread.
