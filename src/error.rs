@@ -53,6 +53,20 @@ impl Error {
         }
     }
 
+    /// MLflow's error code for this error (`INVALID_PARAMETER_VALUE`,
+    /// `RESOURCE_DOES_NOT_EXIST`, `RESOURCE_ALREADY_EXISTS`,
+    /// `TEMPORARILY_UNAVAILABLE` or `INTERNAL_ERROR`).
+    pub fn mlflow_error_code(&self) -> &'static str {
+        match self {
+            Error::Engine(e) | Error::Query(runstore_query::Error::Engine(e)) => {
+                e.mlflow_error_code()
+            }
+            Error::Query(e) if e.is_user_error() => "INVALID_PARAMETER_VALUE",
+            Error::BadRecord { .. } | Error::Usage(_) => "INVALID_PARAMETER_VALUE",
+            Error::Query(_) | Error::Io { .. } | Error::Output(_) => "INTERNAL_ERROR",
+        }
+    }
+
     /// The process exit status for this error: 2 for bad input, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         if self.is_user_error() { 2 } else { 1 }

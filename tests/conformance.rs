@@ -63,6 +63,7 @@ fn run_case(store: &std::sync::Arc<Store>, case: &Value) -> Option<String> {
         filter: case["filter"].as_str().unwrap_or_default().to_owned(),
         order_by: strings(&case["order_by"]),
         experiments: strings(&case["experiments"]),
+        experiment_ids: Vec::new(),
         max_results: usize::try_from(max).unwrap_or(0),
         page_token: None,
         view,

@@ -132,6 +132,26 @@ impl Error {
         )
     }
 
+    /// MLflow's error code for this error (`RESOURCE_DOES_NOT_EXIST`,
+    /// `INVALID_PARAMETER_VALUE`…), as its REST API and `MlflowException`
+    /// name them.
+    pub fn mlflow_error_code(&self) -> &'static str {
+        match self {
+            Error::InvalidInput(_) | Error::ParamConflict { .. } => "INVALID_PARAMETER_VALUE",
+            Error::RunNotFound(_)
+            | Error::ExperimentNotFound(_)
+            | Error::TagNotFound { .. }
+            | Error::StoreNotFound(_) => "RESOURCE_DOES_NOT_EXIST",
+            Error::AlreadyExists(_) => "RESOURCE_ALREADY_EXISTS",
+            Error::StoreLocked(_) | Error::StoreBusy { .. } => "TEMPORARILY_UNAVAILABLE",
+            Error::FormatVersion { .. }
+            | Error::Io { .. }
+            | Error::Catalog(_)
+            | Error::Segment { .. }
+            | Error::Corrupt { .. } => "INTERNAL_ERROR",
+        }
+    }
+
     /// Builds an [`Error::Io`] for `path`.
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {

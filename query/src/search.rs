@@ -31,8 +31,11 @@ pub struct SearchRequest {
     pub filter: String,
     /// `order_by` clauses.
     pub order_by: Vec<String>,
-    /// Experiment names (empty: all experiments).
+    /// Experiment names (empty, with `experiment_ids` empty: all experiments).
     pub experiments: Vec<String>,
+    /// Experiment ids, as MLflow's `search_runs` takes them; an unknown id
+    /// matches no run (as in MLflow). Searched together with `experiments`.
+    pub experiment_ids: Vec<u32>,
     /// Page size, 1 to 50,000.
     pub max_results: usize,
     /// Token of the page to continue from.
@@ -49,6 +52,7 @@ impl Default for SearchRequest {
             filter: String::new(),
             order_by: Vec::new(),
             experiments: Vec::new(),
+            experiment_ids: Vec::new(),
             max_results: DEFAULT_MAX_RESULTS,
             page_token: None,
             view: ViewType::ActiveOnly,
@@ -178,6 +182,7 @@ fn plan_up_to(index: &Arc<SearchIndex>, request: &SearchRequest, paged: bool) ->
             .ok_or_else(|| Error::InvalidRequest(format!("experiment {name:?} not found")))?;
         experiment_ids.push(id);
     }
+    experiment_ids.extend_from_slice(&request.experiment_ids);
     experiment_ids.sort_unstable();
     experiment_ids.dedup();
 

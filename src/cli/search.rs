@@ -74,6 +74,7 @@ fn request(args: Args) -> Result<SearchRequest, Error> {
         filter: args.filter.unwrap_or_default(),
         order_by: args.order_by,
         experiments: args.experiments,
+        experiment_ids: Vec::new(),
         max_results,
         page_token: args.page_token,
         view,
