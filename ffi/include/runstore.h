@@ -10,6 +10,72 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifndef ARROW_C_DATA_INTERFACE
+#define ARROW_C_DATA_INTERFACE
+
+#define ARROW_FLAG_DICTIONARY_ORDERED 1
+#define ARROW_FLAG_NULLABLE 2
+#define ARROW_FLAG_MAP_KEYS_SORTED 4
+
+struct ArrowSchema {
+  // Array type description
+  const char* format;
+  const char* name;
+  const char* metadata;
+  int64_t flags;
+  int64_t n_children;
+  struct ArrowSchema** children;
+  struct ArrowSchema* dictionary;
+
+  // Release callback
+  void (*release)(struct ArrowSchema*);
+  // Opaque producer-specific data
+  void* private_data;
+};
+
+struct ArrowArray {
+  // Array data description
+  int64_t length;
+  int64_t null_count;
+  int64_t offset;
+  int64_t n_buffers;
+  int64_t n_children;
+  const void** buffers;
+  struct ArrowArray** children;
+  struct ArrowArray* dictionary;
+
+  // Release callback
+  void (*release)(struct ArrowArray*);
+  // Opaque producer-specific data
+  void* private_data;
+};
+
+#endif  // ARROW_C_DATA_INTERFACE
+
+#ifndef ARROW_C_STREAM_INTERFACE
+#define ARROW_C_STREAM_INTERFACE
+
+struct ArrowArrayStream {
+  // Callbacks providing stream functionality
+  int (*get_schema)(struct ArrowArrayStream*, struct ArrowSchema* out);
+  int (*get_next)(struct ArrowArrayStream*, struct ArrowArray* out);
+  const char* (*get_last_error)(struct ArrowArrayStream*);
+
+  // Release callback
+  void (*release)(struct ArrowArrayStream*);
+
+  // Opaque producer-specific data
+  void* private_data;
+};
+
+#endif  // ARROW_C_STREAM_INTERFACE
+
+typedef struct ArrowArrayStream ArrowArrayStream;
+
+// The size of the buffer `rs_run_create` writes a run id into: 32 hex
+// characters and a NUL.
+#define RS_RUN_ID_SIZE 33
+
 // The status every fallible function of the C API returns.
 //
 // `RS_OK` is success; any other value is a failure, described in more
@@ -46,9 +112,11 @@ typedef uint32_t rs_result;
 
 // An open store: a directory holding runstore's catalog and segments.
 //
-// Opaque to C. Created by `rs_store_open`, freed by exactly one
-// `rs_store_free`. All functions taking a `const rs_store *` may be called
-// from several threads at once on the same handle.
+// Opaque to C: a handle is a token, not a pointer to readable memory.
+// Created by `rs_store_open`, freed by `rs_store_free`. Every function
+// taking a `const rs_store *` may be called from several threads at once
+// on the same handle; a NULL, freed or unknown handle is refused with
+// `RS_NULL_ARGUMENT` or `RS_BAD_INPUT`, never read.
 typedef struct rs_store rs_store;
 
 #ifdef __cplusplus
@@ -58,6 +126,15 @@ extern "C" {
 // The version of runstore, e.g. `"0.1.0"`, as a static NUL-terminated
 // string. Never NULL; do not free it.
 const char *rs_version(void);
+
+// MLflow's error code for the last failed call on this thread, as a static
+// NUL-terminated string: `"INVALID_PARAMETER_VALUE"`,
+// `"RESOURCE_DOES_NOT_EXIST"`, `"RESOURCE_ALREADY_EXISTS"`,
+// `"TEMPORARILY_UNAVAILABLE"` (another process held the store too long) or
+// `"INTERNAL_ERROR"`; `""` when the last call succeeded. A binding raises
+// MLflow's `MlflowException` with it. Never NULL; do not free it. Like
+// `rs_last_error`, it does not change the last error.
+const char *rs_last_error_code(void);
 
 // Copies the message of the last failed call on this thread into `buf`.
 //
@@ -86,12 +163,230 @@ rs_result rs_last_error(char *buf, size_t len, size_t *out_len);
 // Never NULL; do not free it.
 const char *rs_result_name(uint32_t result);
 
+// Creates experiment `name` (MLflow's `create_experiment`) and writes its
+// id to `*out_id`.
+//
+// `artifact_location` may be NULL (the store's default location). A name
+// already taken (by an active or deleted experiment) gives `RS_BAD_INPUT`
+// with code `RESOURCE_ALREADY_EXISTS`.
+//
+// # Safety
+//
+// `name` must be NULL or a NUL-terminated string, `artifact_location` too;
+// `out_id` NULL or a writable `uint32_t`. Any handle value is safe.
+rs_result rs_experiment_create(const rs_store *store,
+                               const char *name,
+                               const char *artifact_location,
+                               uint32_t *out_id);
+
+// Writes experiment `experiment_id` as JSON to `*out_json` (free with
+// `rs_string_free`): MLflow's fields, `{"experiment_id": "1", "name": …,
+// "artifact_location": …, "lifecycle_stage": "active", "creation_time": …,
+// "last_update_time": …, "tags": {…}}`. An unknown id gives `RS_BAD_INPUT`
+// with code `RESOURCE_DOES_NOT_EXIST`.
+//
+// # Safety
+//
+// `out_json` must be NULL or a writable `char *`.
+rs_result rs_experiment_get_json(const rs_store *store, uint32_t experiment_id, char **out_json);
+
+// Writes the experiment named `name` (active or deleted) as JSON to
+// `*out_json`, as `rs_experiment_get_json` does. No such experiment gives
+// `RS_BAD_INPUT` with code `RESOURCE_DOES_NOT_EXIST`.
+//
+// # Safety
+//
+// `name` must be NULL or a NUL-terminated string; `out_json` NULL or a
+// writable `char *`.
+rs_result rs_experiment_by_name_json(const rs_store *store, const char *name, char **out_json);
+
+// Renames experiment `experiment_id` to `new_name` (MLflow's
+// `rename_experiment`; the name must be free).
+//
+// # Safety
+//
+// `new_name` must be NULL or a NUL-terminated string.
+rs_result rs_experiment_rename(const rs_store *store, uint32_t experiment_id, const char *new_name);
+
+// Soft-deletes experiment `experiment_id` and its runs (MLflow's
+// `delete_experiment`); `rs_experiment_restore` undoes it.
+rs_result rs_experiment_delete(const rs_store *store, uint32_t experiment_id);
+
+// Restores a deleted experiment and its runs (MLflow's `restore_experiment`).
+rs_result rs_experiment_restore(const rs_store *store, uint32_t experiment_id);
+
+// Sets tag `key` of experiment `experiment_id` to `value` (MLflow's
+// `set_experiment_tag`: replaces an old value).
+//
+// # Safety
+//
+// `key` and `value` must be NULL or NUL-terminated strings.
+rs_result rs_experiment_set_tag(const rs_store *store,
+                                uint32_t experiment_id,
+                                const char *key,
+                                const char *value);
+
+// Deletes tag `key` of experiment `experiment_id` (MLflow's
+// `delete_experiment_tag`).
+//
+// # Safety
+//
+// `key` must be NULL or a NUL-terminated string.
+rs_result rs_experiment_delete_tag(const rs_store *store, uint32_t experiment_id, const char *key);
+
+// MLflow's `search_experiments`.
+//
+// `request_json` is a JSON object whose fields are all optional:
+// `"filter"` (MLflow's experiment filter: `name`, `tags.<key>`,
+// `creation_time`, `last_update_time`), `"order_by"` (array of strings),
+// `"max_results"` (1 to 50000, default 1000), `"page_token"`, `"view"`
+// (`"active"`, `"deleted"` or `"all"`). `*out_json` receives
+// `{"experiments": [...], "next_page_token": ...}`, each experiment as
+// `rs_experiment_get_json` writes it.
+//
+// # Safety
+//
+// `request_json` must be NULL or a NUL-terminated string; `out_json` NULL
+// or a writable `char *`.
+rs_result rs_experiments_search_json(const rs_store *store,
+                                     const char *request_json,
+                                     char **out_json);
+
+// Logs one point of metric `key` of run `run_id` (MLflow's `log_metric`):
+// `value` (NaN and ±infinity are kept), `timestamp` in milliseconds since
+// the epoch, `step` (MLflow's default is 0). Durable when it returns.
+//
+// # Safety
+//
+// `run_id` and `key` must be NULL or NUL-terminated strings.
+rs_result rs_log_metric(const rs_store *store,
+                        const char *run_id,
+                        const char *key,
+                        double value,
+                        int64_t timestamp,
+                        int64_t step);
+
+// Logs param `key` = `value` of run `run_id` (MLflow's `log_param`).
+// Logging the value a param already has is a no-op; another value gives
+// `RS_BAD_INPUT` (params are immutable).
+//
+// # Safety
+//
+// `run_id`, `key` and `value` must be NULL or NUL-terminated strings.
+rs_result rs_log_param(const rs_store *store,
+                       const char *run_id,
+                       const char *key,
+                       const char *value);
+
+// Sets tag `key` of run `run_id` to `value` (MLflow's `set_tag`).
+//
+// # Safety
+//
+// `run_id`, `key` and `value` must be NULL or NUL-terminated strings.
+rs_result rs_set_tag(const rs_store *store, const char *run_id, const char *key, const char *value);
+
+// Deletes tag `key` of run `run_id` (MLflow's `delete_tag`); a tag the run
+// does not have gives `RS_BAD_INPUT` with code `RESOURCE_DOES_NOT_EXIST`.
+//
+// # Safety
+//
+// `run_id` and `key` must be NULL or NUL-terminated strings.
+rs_result rs_delete_tag(const rs_store *store, const char *run_id, const char *key);
+
+// Logs metrics, params and tags of run `run_id` in one write (MLflow's
+// `log_batch`): all of it is stored, or none of it.
+//
+// Metric `i` is `metric_keys[i]`, `metric_values[i]`,
+// `metric_timestamps[i]` (ms), `metric_steps[i]`, for `i < n_metrics`;
+// params and tags are parallel key and value arrays of `n_params` and
+// `n_tags` strings. An array may be NULL when its count is 0.
+//
+// # Safety
+//
+// `run_id` must be NULL or a NUL-terminated string; each array NULL or as
+// long as its count says, each string NULL or NUL-terminated.
+rs_result rs_log_batch(const rs_store *store,
+                       const char *run_id,
+                       const char *const *metric_keys,
+                       const double *metric_values,
+                       const int64_t *metric_timestamps,
+                       const int64_t *metric_steps,
+                       size_t n_metrics,
+                       const char *const *param_keys,
+                       const char *const *param_values,
+                       size_t n_params,
+                       const char *const *tag_keys,
+                       const char *const *tag_values,
+                       size_t n_tags);
+
+// Records that run `run_id` used a dataset (MLflow's `log_inputs`, one
+// dataset): `name`, `digest`, `source_type` and `source` are required;
+// `schema` and `profile` (JSON text) and `context` (e.g. `"training"`,
+// stored as the input tag `mlflow.data.context`) may be NULL. Logging the
+// same dataset (name and digest) again is a no-op.
+//
+// # Safety
+//
+// `run_id` and the dataset fields must be NULL or NUL-terminated strings.
+rs_result rs_log_input(const rs_store *store,
+                       const char *run_id,
+                       const char *name,
+                       const char *digest,
+                       const char *source_type,
+                       const char *source,
+                       const char *schema,
+                       const char *profile,
+                       const char *context);
+
+// `rs_log_metric` without waiting (MLflow's `synchronous=False`): returns
+// at once; the point is durable after `rs_store_flush`, or at most the
+// store's buffer interval (250 ms by default) later. Key and timestamp limits are
+// checked now; what needs the stored run (it exists, it is active) is
+// checked at the commit, and the first such failure is returned by the
+// next `rs_store_flush`.
+//
+// # Safety
+//
+// As `rs_log_metric`.
+rs_result rs_log_metric_buffered(const rs_store *store,
+                                 const char *run_id,
+                                 const char *key,
+                                 double value,
+                                 int64_t timestamp,
+                                 int64_t step);
+
+// `rs_log_param` without waiting (see `rs_log_metric_buffered`).
+//
+// # Safety
+//
+// As `rs_log_param`.
+rs_result rs_log_param_buffered(const rs_store *store,
+                                const char *run_id,
+                                const char *key,
+                                const char *value);
+
+// `rs_set_tag` without waiting (see `rs_log_metric_buffered`).
+//
+// # Safety
+//
+// As `rs_set_tag`.
+rs_result rs_set_tag_buffered(const rs_store *store,
+                              const char *run_id,
+                              const char *key,
+                              const char *value);
+
+// Commits every buffered write of `store` and returns once they are
+// durable, with the first failure of a buffered write since the last
+// flush (`RS_BAD_INPUT` for a refused write; the others still commit).
+rs_result rs_store_flush(const rs_store *store);
+
 // Searches the runs of `store` (MLflow's `search_runs`).
 //
 // `request_json` is a JSON object with these fields, each optional
 // (missing or `null` means the default): `"filter"` (string),
-// `"order_by"` (array of strings), `"experiments"` (array of names; none
-// means all), `"max_results"` (1 to 50000, default 1000), `"page_token"`
+// `"order_by"` (array of strings), `"experiments"` (array of names) and
+// `"experiment_ids"` (array of numbers; with no names and no ids, all
+// experiments; an unknown id matches nothing), `"max_results"` (1 to 50000, default 1000), `"page_token"`
 // (string from a previous page), `"view"` (`"active"`, `"deleted"` or
 // `"all"`), `"extended"` (bool: allow `OR`, `NOT` and parentheses). Unknown
 // fields are refused. On success `*out_json` receives the page as the
@@ -103,9 +398,10 @@ const char *rs_result_name(uint32_t result);
 //
 // # Safety
 //
-// `store` must be NULL or a live handle; `request_json` NULL or a
-// NUL-terminated string; `out_json` NULL or a writable `char *`.
-rs_result rs_search_json(const rs_store *store, const char *request_json, char **out_json);
+// `request_json` must be NULL or a NUL-terminated string; `out_json` NULL or a writable `char *`.
+rs_result rs_search_json(const rs_store *store,
+                         const char *request_json,
+                         char **out_json);
 
 // The full history of metric `key` of run `run_id` (32 lowercase hex
 // characters), ordered by step, then timestamp, then value.
@@ -118,12 +414,78 @@ rs_result rs_search_json(const rs_store *store, const char *request_json, char *
 //
 // # Safety
 //
-// `store` must be NULL or a live handle; `run_id` and `key` NULL or
-// NUL-terminated strings; `out_json` NULL or a writable `char *`.
+// `run_id` and `key` must be NULL or NUL-terminated strings; `out_json` NULL or a writable `char *`.
 rs_result rs_history_json(const rs_store *store,
                           const char *run_id,
                           const char *key,
                           char **out_json);
+
+// Creates a run in experiment `experiment_id` (MLflow's `create_run`) and
+// writes its id, NUL-terminated, into `out_run_id` (`RS_RUN_ID_SIZE` bytes).
+//
+// Optional arguments may be NULL: `run_name` (MLflow's random
+// `adjective-noun-N` name when NULL), `start_time` (milliseconds since the
+// epoch; now when NULL), `user`, `parent_run_id` (a nested run: the parent
+// must exist; stored as the tag `mlflow.parentRunId`). `tag_keys` and
+// `tag_values` are `n_tags` strings each (NULL when `n_tags` is 0). The run
+// starts `RUNNING`. An unknown or deleted experiment gives `RS_BAD_INPUT`.
+//
+// # Safety
+//
+// String arguments must be NULL or NUL-terminated; `start_time` NULL or a
+// readable `int64_t`; the tag arrays NULL or `n_tags` string pointers;
+// `out_run_id` NULL or `RS_RUN_ID_SIZE` writable bytes.
+rs_result rs_run_create(const rs_store *store,
+                        uint32_t experiment_id,
+                        const char *run_name,
+                        const int64_t *start_time,
+                        const char *user,
+                        const char *parent_run_id,
+                        const char *const *tag_keys,
+                        const char *const *tag_values,
+                        size_t n_tags,
+                        char *out_run_id);
+
+// Changes a run's attributes (MLflow's `update_run`); NULL leaves one as
+// it is. `status` is `"RUNNING"`, `"SCHEDULED"`, `"FINISHED"`, `"FAILED"` or
+// `"KILLED"`; `end_time` milliseconds since the epoch; `run_name` a new
+// name (also kept as the tag `mlflow.runName`, as MLflow does).
+//
+// # Safety
+//
+// `run_id`, `status` and `run_name` must be NULL or NUL-terminated strings;
+// `end_time` NULL or a readable `int64_t`.
+rs_result rs_run_update(const rs_store *store,
+                        const char *run_id,
+                        const char *status,
+                        const int64_t *end_time,
+                        const char *run_name);
+
+// Soft-deletes run `run_id` (MLflow's `delete_run`).
+//
+// # Safety
+//
+// `run_id` must be NULL or a NUL-terminated string.
+rs_result rs_run_delete(const rs_store *store, const char *run_id);
+
+// Restores a deleted run (MLflow's `restore_run`).
+//
+// # Safety
+//
+// `run_id` must be NULL or a NUL-terminated string.
+rs_result rs_run_restore(const rs_store *store, const char *run_id);
+
+// Writes run `run_id` (active or deleted) to `*out_json` as one run of the
+// contract's search JSON (`run_id`, `run_name`, `experiment_id`, `status`,
+// times, `params`, `tags`, latest `metrics`, `inputs`…); free it with
+// `rs_string_free`. An unknown run gives `RS_BAD_INPUT` with code
+// `RESOURCE_DOES_NOT_EXIST`.
+//
+// # Safety
+//
+// `run_id` must be NULL or a NUL-terminated string; `out_json` NULL or a
+// writable `char *`.
+rs_result rs_run_get_json(const rs_store *store, const char *run_id, char **out_json);
 
 // Opens the store in directory `dir` (UTF-8).
 //
@@ -139,14 +501,16 @@ rs_result rs_history_json(const rs_store *store,
 // `rs_store *`.
 rs_result rs_store_open(const char *dir, bool read_only, rs_store **out);
 
-// Closes a store and frees its handle. NULL is a no-op.
+// Closes a store and frees its handle. NULL, or a handle that is already
+// freed, is a no-op.
 //
-// Call it exactly once per handle, when no other call is using it.
+// Calls still running on the handle in other threads finish first (the
+// store closes when the last of them returns); calls made after it fail
+// with `RS_BAD_INPUT`. Buffered writes are flushed before the store closes.
 //
 // # Safety
 //
-// `store` must be NULL or a handle from `rs_store_open` that was not freed
-// yet and that no other thread is using.
+// None beyond the C types: `store` is only compared, never read.
 void rs_store_free(rs_store *store);
 
 // Ingests `len` bytes of JSON Lines run records (the contract's run-record
@@ -160,13 +524,50 @@ void rs_store_free(rs_store *store);
 //
 // # Safety
 //
-// `store` must be NULL or a live handle; `data` NULL or `len` readable
+// `data` must be NULL or `len` readable
 // bytes; `runs_out` and `points_out` NULL or writable `uint64_t`s.
 rs_result rs_ingest_jsonl(const rs_store *store,
                           const uint8_t *data,
                           size_t len,
                           uint64_t *runs_out,
                           uint64_t *points_out);
+
+// `rs_search_json`'s search, with the page as an Arrow C stream in
+// `*out_stream`: one batch, a row per run in order, columns `run_id`,
+// `experiment_id`, `run_name`, `status`, `artifact_uri`, `start_time`,
+// `end_time` (timestamps, ms, UTC), `lifecycle_stage`, `user_id`, then
+// `metrics.<key>` (latest value), `params.<key>`, `tags.<key>` for each key
+// of the page (null where a run lacks it) — the shape of MLflow's
+// `search_runs` DataFrame. The page token of the next page, if any, is the
+// schema metadata `next_page_token`.
+//
+// The caller owns the stream and must call its `release` callback; the
+// stream does not borrow the store (it may outlive the handle). On failure
+// `*out_stream` is not written.
+//
+// # Safety
+//
+// `request_json` must be NULL or a NUL-terminated string; `out_stream`
+// NULL or a writable `struct ArrowArrayStream` (its old contents are
+// overwritten, not released).
+rs_result rs_search_arrow(const rs_store *store,
+                          const char *request_json,
+                          ArrowArrayStream *out_stream);
+
+// `rs_history_json`'s history as an Arrow C stream in `*out_stream`: one
+// batch, a row per point ordered by step, then timestamp, then value;
+// columns `step` (int64), `value` (float64), `timestamp` (int64, ms); the
+// schema metadata holds `run_id` and `key`. Ownership as in
+// `rs_search_arrow`.
+//
+// # Safety
+//
+// `run_id` and `key` must be NULL or NUL-terminated strings; `out_stream`
+// NULL or a writable `struct ArrowArrayStream`.
+rs_result rs_history_arrow(const rs_store *store,
+                           const char *run_id,
+                           const char *key,
+                           ArrowArrayStream *out_stream);
 
 // Frees a string that runstore returned (e.g. through `out_json`).
 //

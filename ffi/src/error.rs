@@ -1,6 +1,6 @@
 //! Status codes and the thread-local last-error message.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ffi::{CStr, c_char};
 
 use crate::panic::ffi_status;
@@ -36,14 +36,29 @@ pub enum rs_result {
 pub(crate) struct FfiError {
     pub(crate) code: rs_result,
     pub(crate) message: String,
+    /// MLflow's name for the error (see `rs_last_error_code`).
+    pub(crate) mlflow_code: &'static str,
 }
 
 impl FfiError {
-    /// An error with status `code`.
+    /// An error with status `code` (and the MLflow code that status implies).
     pub(crate) fn new(code: rs_result, message: impl Into<String>) -> Self {
+        let mlflow_code = match code {
+            rs_result::RS_FAILURE | rs_result::RS_PANIC | rs_result::RS_OK => "INTERNAL_ERROR",
+            _ => "INVALID_PARAMETER_VALUE",
+        };
         FfiError {
             code,
             message: message.into(),
+            mlflow_code,
+        }
+    }
+
+    /// Bad input naming something that does not exist.
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
+        FfiError {
+            mlflow_code: "RESOURCE_DOES_NOT_EXIST",
+            ..FfiError::bad_input(message)
         }
     }
 
@@ -65,7 +80,10 @@ impl From<runstore::Error> for FfiError {
         } else {
             rs_result::RS_FAILURE
         };
-        FfiError::new(code, e.to_string())
+        FfiError {
+            mlflow_code: e.mlflow_error_code(),
+            ..FfiError::new(code, e.to_string())
+        }
     }
 }
 
@@ -78,9 +96,29 @@ impl From<runstore::engine::Error> for FfiError {
 thread_local! {
     /// The message of the last failed call on this thread ("" after a success).
     static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
+    /// The MLflow code of the last failed call on this thread ("" after a success).
+    static LAST_CODE: Cell<&'static CStr> = const { Cell::new(c"") };
 }
 
-/// Records `message` as this thread's last error.
+/// Records `error` as this thread's last error.
+pub(crate) fn set_last_ffi_error(error: &FfiError) {
+    set_last_error(error.message.clone());
+    LAST_CODE.with(|c| c.set(mlflow_code_c(error.mlflow_code)));
+}
+
+/// The static C spelling of one of the MLflow codes errors carry.
+fn mlflow_code_c(code: &str) -> &'static CStr {
+    match code {
+        "INVALID_PARAMETER_VALUE" => c"INVALID_PARAMETER_VALUE",
+        "RESOURCE_DOES_NOT_EXIST" => c"RESOURCE_DOES_NOT_EXIST",
+        "RESOURCE_ALREADY_EXISTS" => c"RESOURCE_ALREADY_EXISTS",
+        "TEMPORARILY_UNAVAILABLE" => c"TEMPORARILY_UNAVAILABLE",
+        _ => c"INTERNAL_ERROR",
+    }
+}
+
+/// Records `message` as this thread's last error (an internal one, as far
+/// as its MLflow code goes).
 pub(crate) fn set_last_error(message: String) {
     // A message is copied to C as a NUL-terminated string: cut it at any NUL.
     let message = match message.find('\0') {
@@ -88,11 +126,25 @@ pub(crate) fn set_last_error(message: String) {
         None => message,
     };
     LAST_ERROR.with(|m| *m.borrow_mut() = message);
+    LAST_CODE.with(|c| c.set(c"INTERNAL_ERROR"));
 }
 
 /// Clears this thread's last error.
 pub(crate) fn clear_last_error() {
     LAST_ERROR.with(|m| m.borrow_mut().clear());
+    LAST_CODE.with(|c| c.set(c""));
+}
+
+/// MLflow's error code for the last failed call on this thread, as a static
+/// NUL-terminated string: `"INVALID_PARAMETER_VALUE"`,
+/// `"RESOURCE_DOES_NOT_EXIST"`, `"RESOURCE_ALREADY_EXISTS"`,
+/// `"TEMPORARILY_UNAVAILABLE"` (another process held the store too long) or
+/// `"INTERNAL_ERROR"`; `""` when the last call succeeded. A binding raises
+/// MLflow's `MlflowException` with it. Never NULL; do not free it. Like
+/// `rs_last_error`, it does not change the last error.
+#[unsafe(no_mangle)]
+pub extern "C" fn rs_last_error_code() -> *const c_char {
+    LAST_CODE.with(Cell::get).as_ptr()
 }
 
 /// Copies the message of the last failed call on this thread into `buf`.

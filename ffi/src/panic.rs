@@ -5,7 +5,7 @@
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crate::error::{FfiError, clear_last_error, rs_result, set_last_error};
+use crate::error::{FfiError, clear_last_error, rs_result, set_last_error, set_last_ffi_error};
 
 /// Runs the body of a fallible function: `Ok` becomes `RS_OK` and clears the
 /// last error; an error or a panic sets the last error and returns its code.
@@ -19,7 +19,7 @@ pub(crate) fn ffi_call(body: impl FnOnce() -> Result<(), FfiError>) -> rs_result
             rs_result::RS_OK
         }
         Ok(Err(e)) => {
-            set_last_error(e.message);
+            set_last_ffi_error(&e);
             e.code
         }
         Err(payload) => {

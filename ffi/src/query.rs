@@ -8,8 +8,8 @@ use runstore::{RunId, ViewType};
 use serde::Deserialize;
 
 use crate::error::{FfiError, rs_result};
+use crate::handle::{rs_store, store_arg};
 use crate::panic::ffi_call;
-use crate::store::{rs_store, store_arg};
 use crate::strings::{into_c_string, out_arg, str_arg};
 
 /// The search request as C passes it: a JSON object, every field optional
@@ -20,6 +20,7 @@ struct RequestJson {
     filter: Option<String>,
     order_by: Option<Vec<String>>,
     experiments: Option<Vec<String>>,
+    experiment_ids: Option<Vec<u32>>,
     max_results: Option<i64>,
     page_token: Option<String>,
     view: Option<String>,
@@ -27,39 +28,17 @@ struct RequestJson {
 }
 
 /// Parses and checks a request, with the CLI's messages for bad values.
-fn parse_request(json: &str) -> Result<SearchRequest, FfiError> {
+pub(crate) fn parse_request(json: &str) -> Result<SearchRequest, FfiError> {
     let req: RequestJson = serde_json::from_str(json)
         .map_err(|e| FfiError::bad_input(format!("invalid search request JSON: {e}")))?;
     let defaults = SearchRequest::default();
-    let max_results = match req.max_results {
-        None => defaults.max_results,
-        Some(n) if n < 1 => {
-            return Err(FfiError::bad_input(format!(
-                "invalid value {n} for max_results: it must be a positive integer"
-            )));
-        }
-        Some(n) if n > MAX_MAX_RESULTS as i64 => {
-            return Err(FfiError::bad_input(format!(
-                "invalid value {n} for max_results: it must be at most {MAX_MAX_RESULTS}"
-            )));
-        }
-        // In 1..=MAX_MAX_RESULTS, so the conversion is lossless.
-        Some(n) => n as usize,
-    };
-    let view = match req.view.as_deref().map(str::to_ascii_lowercase).as_deref() {
-        None | Some("active" | "active_only") => ViewType::ActiveOnly,
-        Some("deleted" | "deleted_only") => ViewType::DeletedOnly,
-        Some("all") => ViewType::All,
-        Some(other) => {
-            return Err(FfiError::bad_input(format!(
-                "invalid view {other:?}: expected active, deleted or all"
-            )));
-        }
-    };
+    let max_results = parse_max_results(req.max_results, defaults.max_results)?;
+    let view = parse_view(req.view.as_deref())?;
     Ok(SearchRequest {
         filter: req.filter.unwrap_or_default(),
         order_by: req.order_by.unwrap_or_default(),
         experiments: req.experiments.unwrap_or_default(),
+        experiment_ids: req.experiment_ids.unwrap_or_default(),
         max_results,
         page_token: req.page_token,
         view,
@@ -69,6 +48,32 @@ fn parse_request(json: &str) -> Result<SearchRequest, FfiError> {
             Dialect::Mlflow
         },
     })
+}
+
+/// A request's `max_results`: 1 to `MAX_MAX_RESULTS`, `default` when absent.
+pub(crate) fn parse_max_results(value: Option<i64>, default: usize) -> Result<usize, FfiError> {
+    match value {
+        None => Ok(default),
+        Some(n) if n < 1 => Err(FfiError::bad_input(format!(
+            "invalid value {n} for max_results: it must be a positive integer"
+        ))),
+        Some(n) if n > MAX_MAX_RESULTS as i64 => Err(FfiError::bad_input(format!(
+            "invalid value {n} for max_results: it must be at most {MAX_MAX_RESULTS}"
+        ))),
+        Some(n) => Ok(n as usize),
+    }
+}
+
+/// A request's `view`: `active` (the default), `deleted` or `all`, in any case.
+pub(crate) fn parse_view(value: Option<&str>) -> Result<ViewType, FfiError> {
+    match value.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("active" | "active_only") => Ok(ViewType::ActiveOnly),
+        Some("deleted" | "deleted_only") => Ok(ViewType::DeletedOnly),
+        Some("all") => Ok(ViewType::All),
+        Some(other) => Err(FfiError::bad_input(format!(
+            "invalid view {other:?}: expected active, deleted or all"
+        ))),
+    }
 }
 
 /// Output of the facade's JSON writers as one string, without the final
@@ -87,8 +92,9 @@ fn json_text(write: impl FnOnce(&mut Vec<u8>) -> runstore::Result<()>) -> Result
 ///
 /// `request_json` is a JSON object with these fields, each optional
 /// (missing or `null` means the default): `"filter"` (string),
-/// `"order_by"` (array of strings), `"experiments"` (array of names; none
-/// means all), `"max_results"` (1 to 50000, default 1000), `"page_token"`
+/// `"order_by"` (array of strings), `"experiments"` (array of names) and
+/// `"experiment_ids"` (array of numbers; with no names and no ids, all
+/// experiments; an unknown id matches nothing), `"max_results"` (1 to 50000, default 1000), `"page_token"`
 /// (string from a previous page), `"view"` (`"active"`, `"deleted"` or
 /// `"all"`), `"extended"` (bool: allow `OR`, `NOT` and parentheses). Unknown
 /// fields are refused. On success `*out_json` receives the page as the
@@ -100,8 +106,7 @@ fn json_text(write: impl FnOnce(&mut Vec<u8>) -> runstore::Result<()>) -> Result
 ///
 /// # Safety
 ///
-/// `store` must be NULL or a live handle; `request_json` NULL or a
-/// NUL-terminated string; `out_json` NULL or a writable `char *`.
+/// `request_json` must be NULL or a NUL-terminated string; `out_json` NULL or a writable `char *`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn rs_search_json(
     store: *const rs_store,
@@ -109,13 +114,12 @@ pub unsafe extern "C" fn rs_search_json(
     out_json: *mut *mut c_char,
 ) -> rs_result {
     ffi_call(|| {
-        // SAFETY: the caller promises `store` is NULL or a live handle.
-        let store = unsafe { store_arg(store) }?;
+        let store = store_arg(store)?;
         // SAFETY: the caller promises a NULL or NUL-terminated string.
         let request = unsafe { str_arg(request_json, "request_json") }?;
         let out_json = out_arg(out_json, "out_json")?;
         let request = parse_request(request)?;
-        let page = search(store, &request)?;
+        let page = search(&store, &request)?;
         let text = json_text(|buf| write_runs(buf, Format::Json, &page))?;
         let text = into_c_string(text)?;
         // SAFETY: `out_json` is non-NULL (checked) and the caller promises
@@ -136,8 +140,7 @@ pub unsafe extern "C" fn rs_search_json(
 ///
 /// # Safety
 ///
-/// `store` must be NULL or a live handle; `run_id` and `key` NULL or
-/// NUL-terminated strings; `out_json` NULL or a writable `char *`.
+/// `run_id` and `key` must be NULL or NUL-terminated strings; `out_json` NULL or a writable `char *`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn rs_history_json(
     store: *const rs_store,
@@ -146,8 +149,7 @@ pub unsafe extern "C" fn rs_history_json(
     out_json: *mut *mut c_char,
 ) -> rs_result {
     ffi_call(|| {
-        // SAFETY: the caller promises `store` is NULL or a live handle.
-        let store = unsafe { store_arg(store) }?;
+        let store = store_arg(store)?;
         // SAFETY: the caller promises NULL or NUL-terminated strings.
         let (run_id, key) = unsafe { (str_arg(run_id, "run_id")?, str_arg(key, "key")?) };
         let out_json = out_arg(out_json, "out_json")?;

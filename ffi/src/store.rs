@@ -5,42 +5,10 @@ use std::ffi::c_char;
 use runstore::Store;
 use runstore::ingest::{IngestOptions, ingest_bytes};
 
-use crate::error::{FfiError, rs_result};
+use crate::error::rs_result;
+use crate::handle::{register, rs_store, store_arg, unregister};
 use crate::panic::{ffi_call, ffi_void};
 use crate::strings::{bytes_arg, out_arg, str_arg};
-
-/// An open store: a directory holding runstore's catalog and segments.
-///
-/// Opaque to C. Created by `rs_store_open`, freed by exactly one
-/// `rs_store_free`. All functions taking a `const rs_store *` may be called
-/// from several threads at once on the same handle.
-#[allow(non_camel_case_types)]
-pub struct rs_store {
-    pub(crate) store: std::sync::Arc<Store>,
-}
-
-// The handle is shared across threads by C callers (see the doc above).
-const _: fn() = || {
-    fn shareable<T: Send + Sync>() {}
-    shareable::<rs_store>();
-};
-
-/// Borrows the store behind `store` (the argument of that name).
-///
-/// # Safety
-///
-/// `store` must be NULL or a live handle from `rs_store_open`, not freed
-/// during `'a`.
-pub(crate) unsafe fn store_arg<'a>(
-    store: *const rs_store,
-) -> Result<&'a std::sync::Arc<Store>, FfiError> {
-    if store.is_null() {
-        return Err(FfiError::null("store"));
-    }
-    // SAFETY: non-NULL (checked above); the caller promises a live handle
-    // from `rs_store_open` (a `Box<rs_store>`), only ever borrowed shared.
-    Ok(unsafe { &(*store).store })
-}
 
 /// Opens the store in directory `dir` (UTF-8).
 ///
@@ -69,7 +37,7 @@ pub unsafe extern "C" fn rs_store_open(
         } else {
             Store::open(dir)?
         };
-        let handle = Box::into_raw(Box::new(rs_store { store }));
+        let handle = register(store);
         // SAFETY: `out` is non-NULL (checked) and the caller promises it
         // points to a writable `rs_store *`.
         unsafe { *out = handle };
@@ -77,21 +45,21 @@ pub unsafe extern "C" fn rs_store_open(
     })
 }
 
-/// Closes a store and frees its handle. NULL is a no-op.
+/// Closes a store and frees its handle. NULL, or a handle that is already
+/// freed, is a no-op.
 ///
-/// Call it exactly once per handle, when no other call is using it.
+/// Calls still running on the handle in other threads finish first (the
+/// store closes when the last of them returns); calls made after it fail
+/// with `RS_BAD_INPUT`. Buffered writes are flushed before the store closes.
 ///
 /// # Safety
 ///
-/// `store` must be NULL or a handle from `rs_store_open` that was not freed
-/// yet and that no other thread is using.
+/// None beyond the C types: `store` is only compared, never read.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn rs_store_free(store: *mut rs_store) {
     ffi_void(|| {
         if !store.is_null() {
-            // SAFETY: the caller promises `store` came from `rs_store_open`
-            // (`Box::into_raw`), is not freed yet and is not in use.
-            drop(unsafe { Box::from_raw(store) });
+            unregister(store);
         }
     });
 }
@@ -107,7 +75,7 @@ pub unsafe extern "C" fn rs_store_free(store: *mut rs_store) {
 ///
 /// # Safety
 ///
-/// `store` must be NULL or a live handle; `data` NULL or `len` readable
+/// `data` must be NULL or `len` readable
 /// bytes; `runs_out` and `points_out` NULL or writable `uint64_t`s.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn rs_ingest_jsonl(
@@ -118,13 +86,12 @@ pub unsafe extern "C" fn rs_ingest_jsonl(
     points_out: *mut u64,
 ) -> rs_result {
     ffi_call(|| {
-        // SAFETY: the caller promises `store` is NULL or a live handle.
-        let store = unsafe { store_arg(store) }?;
+        let store = store_arg(store)?;
         // SAFETY: the caller promises `data` is NULL or `len` readable bytes.
         let data = unsafe { bytes_arg(data, len, "data") }?;
         let runs_out = out_arg(runs_out, "runs_out")?;
         let points_out = out_arg(points_out, "points_out")?;
-        let summary = ingest_bytes(store, data, "input", &IngestOptions::default())?;
+        let summary = ingest_bytes(&store, data, "input", &IngestOptions::default())?;
         // SAFETY: both are non-NULL (checked) and the caller promises they
         // point to writable `uint64_t`s.
         unsafe {

@@ -1,4 +1,4 @@
-//! Strings and out-pointers across the boundary.
+//! Arguments (strings, arrays, run ids) and out-pointers across the boundary.
 
 use std::ffi::{CStr, CString, c_char};
 
@@ -85,4 +85,100 @@ pub unsafe extern "C" fn rs_string_free(s: *mut c_char) {
             drop(unsafe { CString::from_raw(s) });
         }
     });
+}
+
+/// Borrows an optional string argument: NULL is `None`.
+///
+/// # Safety
+///
+/// `ptr` must be NULL or point to a NUL-terminated string that outlives `'a`.
+pub(crate) unsafe fn opt_str_arg<'a>(
+    ptr: *const c_char,
+    what: &str,
+) -> Result<Option<&'a str>, FfiError> {
+    if ptr.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: non-NULL, and the caller's promise is `str_arg`'s.
+    unsafe { str_arg(ptr, what) }.map(Some)
+}
+
+/// Borrows an array of `len` values; NULL is allowed only when `len` is 0.
+///
+/// # Safety
+///
+/// `ptr` must be NULL or point to `len` initialised values that outlive `'a`.
+pub(crate) unsafe fn slice_arg<'a, T>(
+    ptr: *const T,
+    len: usize,
+    what: &str,
+) -> Result<&'a [T], FfiError> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() {
+        return Err(FfiError::null(what));
+    }
+    if len > isize::MAX as usize / std::mem::size_of::<T>().max(1) {
+        return Err(FfiError::bad_input(format!(
+            "{what}: length {len} is too large"
+        )));
+    }
+    // SAFETY: non-NULL, length in bounds; the caller promises `len` values.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// Borrows an array of `len` strings (each checked like [`str_arg`], and
+/// named `what[i]` in errors); NULL is allowed only when `len` is 0.
+///
+/// # Safety
+///
+/// `ptr` must be NULL or point to `len` pointers, each NULL or a
+/// NUL-terminated string, all outliving `'a`.
+pub(crate) unsafe fn str_array_arg<'a>(
+    ptr: *const *const c_char,
+    len: usize,
+    what: &str,
+) -> Result<Vec<&'a str>, FfiError> {
+    // SAFETY: the caller's promise covers the array.
+    let ptrs = unsafe { slice_arg(ptr, len, what) }?;
+    ptrs.iter()
+        .enumerate()
+        // SAFETY: the caller promises each element is NULL or a C string.
+        .map(|(i, &p)| unsafe { str_arg(p, &format!("{what}[{i}]")) })
+        .collect()
+}
+
+/// Parses a run id argument (32 lowercase hex characters).
+///
+/// # Safety
+///
+/// As [`str_arg`].
+pub(crate) unsafe fn run_id_arg(ptr: *const c_char) -> Result<runstore::RunId, FfiError> {
+    // SAFETY: the caller's promise is `str_arg`'s.
+    let text = unsafe { str_arg(ptr, "run_id") }?;
+    Ok(text.parse()?)
+}
+
+/// Writes `value` through the out-pointer `ptr` (already checked non-NULL
+/// by [`out_arg`]).
+///
+/// # Safety
+///
+/// `ptr` must be non-NULL and point to writable memory for a `T`.
+pub(crate) unsafe fn write_out<T>(ptr: *mut T, value: T) {
+    // SAFETY: the caller's promise.
+    unsafe { ptr.write(value) }
+}
+
+/// Writes `text` as a new C string through `out` (freed by `rs_string_free`).
+///
+/// # Safety
+///
+/// `out` must be non-NULL and writable.
+pub(crate) unsafe fn write_string_out(out: *mut *mut c_char, text: String) -> Result<(), FfiError> {
+    let text = into_c_string(text)?;
+    // SAFETY: the caller's promise.
+    unsafe { write_out(out, text) };
+    Ok(())
 }

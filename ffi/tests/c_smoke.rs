@@ -31,25 +31,26 @@ fn cc() -> String {
     std::env::var("CC").unwrap_or_else(|_| "cc".into())
 }
 
-#[test]
-fn the_c_smoke_program_passes() {
+/// Compiles the C program `source` (a path under the crate) into `exe`
+/// against the header and the cdylib, with `extra` compiler flags; fails
+/// the test with the compiler's output when it does not compile.
+pub fn compile(source: &str, exe: &Path, extra: &[&str]) {
     let lib_dir = cdylib_dir();
-    let work = tempfile::tempdir().unwrap();
-    let exe = work.path().join("smoke");
-    let source = Path::new(CRATE).join("tests/c/smoke.c");
+    let source = Path::new(CRATE).join(source);
     let include = Path::new(CRATE).join("include");
-
     let mut compile = Command::new(cc());
     compile
         .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"])
+        .args(extra)
         .arg("-I")
         .arg(&include)
         .arg(&source)
         .arg("-o")
-        .arg(&exe)
+        .arg(exe)
         .arg("-L")
         .arg(&lib_dir)
         .arg("-lrunstore_ffi")
+        .arg("-lm")
         .arg(format!("-Wl,-rpath,{}", lib_dir.display()));
     let output = compile.output().unwrap_or_else(|e| {
         panic!(
@@ -59,9 +60,17 @@ fn the_c_smoke_program_passes() {
     });
     assert!(
         output.status.success(),
-        "compiling smoke.c failed:\n{}",
+        "compiling {} failed:\n{}",
+        source.display(),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+#[test]
+fn the_c_smoke_program_passes() {
+    let work = tempfile::tempdir().unwrap();
+    let exe = work.path().join("smoke");
+    compile("tests/c/smoke.c", &exe, &[]);
 
     let store = work.path().join("store");
     let output = Command::new(&exe).arg(&store).output().unwrap();

@@ -9,7 +9,11 @@ mod util;
 mod arguments;
 // Ingest, search and history through the C API, against the facade's output.
 mod roundtrip;
+// Experiments, runs, logging, buffered writes, Arrow streams, handles, threads.
+mod typed;
 // include/runstore.h declares exactly the exported functions and statuses.
 mod header;
 // tests/c/smoke.c, compiled with the system `cc` against the cdylib.
 mod c_smoke;
+// examples/train.c, plain and under AddressSanitizer.
+mod c_example;

@@ -1,5 +1,7 @@
-//! Printing results as a table (for people), JSON or CSV (for programs).
+//! Printing results as a table (for people), JSON or CSV (for programs), and
+//! as Arrow record batches (for the C API's Arrow streams).
 
+mod arrow_batch;
 mod batches;
 mod compare;
 mod csv;
@@ -11,6 +13,7 @@ mod runs;
 mod table;
 mod time;
 
+pub use arrow_batch::{history_batch, runs_batch};
 pub use batches::BatchWriter;
 pub use compare::write_comparison;
 pub use experiments::{experiment_json, write_experiments};
