@@ -3,7 +3,7 @@
 
 // Shared helpers: temporary stores, generated run records, running the CLI.
 mod util;
-// The Python (pyarrow, pandas, duckdb) that export_python checks exports with.
+// The Python (pyarrow, pandas, duckdb, mlflow and the runstore wheel) of the Python tests.
 mod pyenv;
 
 // Every field of a run record survives a write and a read; MLflow's rules.
@@ -29,3 +29,5 @@ mod export_python;
 // `runstore export`, `sql` and `compare`: every exported value read back, incremental
 // re-export, failed exports, SQL answers and positioned errors, downsampling, charts.
 mod analysis;
+// The Python package's pytest suite: fluent API, run modes, MLflow plugin.
+mod python_package;
