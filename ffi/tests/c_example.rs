@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use crate::c_smoke::compile;
+use crate::c_smoke::{compile, compile_static};
 
 fn run(exe: &std::path::Path, sanitized: bool) {
     let work = tempfile::tempdir().unwrap();
@@ -39,6 +39,17 @@ fn the_training_example_runs() {
     let work = tempfile::tempdir().unwrap();
     let exe = work.path().join("train");
     compile("examples/train.c", &exe, &[]);
+    run(&exe, false);
+}
+
+#[test]
+fn the_training_example_links_statically() {
+    let work = tempfile::tempdir().unwrap();
+    let exe = work.path().join("train-static");
+    compile_static("examples/train.c", &exe);
+    let ldd = Command::new("ldd").arg(&exe).output().unwrap();
+    let libs = String::from_utf8_lossy(&ldd.stdout);
+    assert!(!libs.contains("runstore"), "linked dynamically: {libs}");
     run(&exe, false);
 }
 

@@ -15,15 +15,20 @@ fn cdylib_dir() -> PathBuf {
         std::env::consts::DLL_PREFIX,
         std::env::consts::DLL_SUFFIX
     );
+    library_dir(&name)
+}
+
+/// The directory next to the test binary that holds the file `name`.
+fn library_dir(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let deps = exe.parent().unwrap();
     let candidates = [deps.to_path_buf(), deps.parent().unwrap().to_path_buf()];
     candidates
         .iter()
-        .find(|dir| dir.join(&name).is_file())
+        .find(|dir| dir.join(name).is_file())
         .cloned()
         .unwrap_or_else(|| {
-            panic!("{name} not found in {candidates:?}: build the crate (cargo test -p runstore-ffi builds the cdylib)")
+            panic!("{name} not found in {candidates:?}: build the crate (cargo test -p runstore-ffi builds the cdylib and staticlib)")
         })
 }
 
@@ -62,6 +67,38 @@ pub fn compile(source: &str, exe: &Path, extra: &[&str]) {
         output.status.success(),
         "compiling {} failed:\n{}",
         source.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Compiles `source` into `exe` linked with the staticlib `librunstore_ffi.a`
+/// (and the system libraries Rust's std needs on Linux): no runtime dependency
+/// on the shared library.
+pub fn compile_static(source: &str, exe: &Path) {
+    let archive = library_dir("librunstore_ffi.a").join("librunstore_ffi.a");
+    let output = Command::new(cc())
+        .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"])
+        .arg("-I")
+        .arg(Path::new(CRATE).join("include"))
+        .arg(Path::new(CRATE).join(source))
+        .arg("-o")
+        .arg(exe)
+        .arg(&archive)
+        .args([
+            "-lgcc_s",
+            "-lutil",
+            "-lrt",
+            "-lpthread",
+            "-lm",
+            "-ldl",
+            "-lc",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the C compiler {:?} ({e})", cc()));
+    assert!(
+        output.status.success(),
+        "linking {source} with {} failed:\n{}",
+        archive.display(),
         String::from_utf8_lossy(&output.stderr)
     );
 }
