@@ -9,13 +9,66 @@
 
 use std::ffi::c_char;
 
-use runstore::{DatasetInput, MetricBatch, MetricPoint};
+use runstore::{DatasetInput, MetricBatch, MetricPoint, RunId, Store};
 
 use crate::error::rs_result;
 use crate::handle::{rs_store, store_arg};
 use crate::panic::ffi_call;
 use crate::runs::pairs_arg;
 use crate::strings::{opt_str_arg, run_id_arg, slice_arg, str_arg, str_array_arg};
+
+/// A store method writing one point of a run's metric.
+type MetricWrite = fn(&Store, RunId, &str, MetricPoint) -> runstore::engine::Result<()>;
+/// A store method writing one key/value pair (a param or a tag) of a run.
+type KeyValueWrite = fn(&Store, RunId, &str, &str) -> runstore::engine::Result<()>;
+
+/// The body of `rs_log_metric` and `rs_log_metric_buffered`: checks the
+/// handle, the run id and the key, then writes `point` with `write`.
+///
+/// # Safety
+///
+/// `run_id` and `key` must be NULL or NUL-terminated strings.
+unsafe fn metric_call(
+    store: *const rs_store,
+    run_id: *const c_char,
+    key: *const c_char,
+    point: MetricPoint,
+    write: MetricWrite,
+) -> rs_result {
+    ffi_call(|| {
+        let store = store_arg(store)?;
+        // SAFETY: the caller promises NULL or NUL-terminated strings.
+        let (run_id, key) = unsafe { (run_id_arg(run_id)?, str_arg(key, "key")?) };
+        Ok(write(&store, run_id, key, point)?)
+    })
+}
+
+/// The body of the param and tag calls, synchronous or buffered: checks the
+/// handle, the run id, the key and the value, then writes them with `write`.
+///
+/// # Safety
+///
+/// `run_id`, `key` and `value` must be NULL or NUL-terminated strings.
+unsafe fn key_value_call(
+    store: *const rs_store,
+    run_id: *const c_char,
+    key: *const c_char,
+    value: *const c_char,
+    write: KeyValueWrite,
+) -> rs_result {
+    ffi_call(|| {
+        let store = store_arg(store)?;
+        // SAFETY: the caller promises NULL or NUL-terminated strings.
+        let (run_id, key, value) = unsafe {
+            (
+                run_id_arg(run_id)?,
+                str_arg(key, "key")?,
+                str_arg(value, "value")?,
+            )
+        };
+        Ok(write(&store, run_id, key, value)?)
+    })
+}
 
 /// Logs one point of metric `key` of run `run_id` (MLflow's `log_metric`):
 /// `value` (NaN and ±infinity are kept), `timestamp` in milliseconds since
@@ -33,17 +86,13 @@ pub unsafe extern "C" fn rs_log_metric(
     timestamp: i64,
     step: i64,
 ) -> rs_result {
-    ffi_call(|| {
-        let store = store_arg(store)?;
-        // SAFETY: the caller promises NULL or NUL-terminated strings.
-        let (run_id, key) = unsafe { (run_id_arg(run_id)?, str_arg(key, "key")?) };
-        let point = MetricPoint {
-            step,
-            value,
-            timestamp,
-        };
-        Ok(store.log_metric(run_id, key, point)?)
-    })
+    let point = MetricPoint {
+        step,
+        value,
+        timestamp,
+    };
+    // SAFETY: the caller's promise is `metric_call`'s.
+    unsafe { metric_call(store, run_id, key, point, Store::log_metric) }
 }
 
 /// Logs param `key` = `value` of run `run_id` (MLflow's `log_param`).
@@ -60,18 +109,8 @@ pub unsafe extern "C" fn rs_log_param(
     key: *const c_char,
     value: *const c_char,
 ) -> rs_result {
-    ffi_call(|| {
-        let store = store_arg(store)?;
-        // SAFETY: the caller promises NULL or NUL-terminated strings.
-        let (run_id, key, value) = unsafe {
-            (
-                run_id_arg(run_id)?,
-                str_arg(key, "key")?,
-                str_arg(value, "value")?,
-            )
-        };
-        Ok(store.log_param(run_id, key, value)?)
-    })
+    // SAFETY: the caller's promise is `key_value_call`'s.
+    unsafe { key_value_call(store, run_id, key, value, Store::log_param) }
 }
 
 /// Sets tag `key` of run `run_id` to `value` (MLflow's `set_tag`).
@@ -86,18 +125,8 @@ pub unsafe extern "C" fn rs_set_tag(
     key: *const c_char,
     value: *const c_char,
 ) -> rs_result {
-    ffi_call(|| {
-        let store = store_arg(store)?;
-        // SAFETY: the caller promises NULL or NUL-terminated strings.
-        let (run_id, key, value) = unsafe {
-            (
-                run_id_arg(run_id)?,
-                str_arg(key, "key")?,
-                str_arg(value, "value")?,
-            )
-        };
-        Ok(store.set_tag(run_id, key, value)?)
-    })
+    // SAFETY: the caller's promise is `key_value_call`'s.
+    unsafe { key_value_call(store, run_id, key, value, Store::set_tag) }
 }
 
 /// Deletes tag `key` of run `run_id` (MLflow's `delete_tag`); a tag the run
@@ -245,17 +274,13 @@ pub unsafe extern "C" fn rs_log_metric_buffered(
     timestamp: i64,
     step: i64,
 ) -> rs_result {
-    ffi_call(|| {
-        let store = store_arg(store)?;
-        // SAFETY: the caller promises NULL or NUL-terminated strings.
-        let (run_id, key) = unsafe { (run_id_arg(run_id)?, str_arg(key, "key")?) };
-        let point = MetricPoint {
-            step,
-            value,
-            timestamp,
-        };
-        Ok(store.log_metric_buffered(run_id, key, point)?)
-    })
+    let point = MetricPoint {
+        step,
+        value,
+        timestamp,
+    };
+    // SAFETY: the caller's promise is `metric_call`'s.
+    unsafe { metric_call(store, run_id, key, point, Store::log_metric_buffered) }
 }
 
 /// `rs_log_param` without waiting (see `rs_log_metric_buffered`).
@@ -270,18 +295,8 @@ pub unsafe extern "C" fn rs_log_param_buffered(
     key: *const c_char,
     value: *const c_char,
 ) -> rs_result {
-    ffi_call(|| {
-        let store = store_arg(store)?;
-        // SAFETY: the caller promises NULL or NUL-terminated strings.
-        let (run_id, key, value) = unsafe {
-            (
-                run_id_arg(run_id)?,
-                str_arg(key, "key")?,
-                str_arg(value, "value")?,
-            )
-        };
-        Ok(store.log_param_buffered(run_id, key, value)?)
-    })
+    // SAFETY: the caller's promise is `key_value_call`'s.
+    unsafe { key_value_call(store, run_id, key, value, Store::log_param_buffered) }
 }
 
 /// `rs_set_tag` without waiting (see `rs_log_metric_buffered`).
@@ -296,18 +311,8 @@ pub unsafe extern "C" fn rs_set_tag_buffered(
     key: *const c_char,
     value: *const c_char,
 ) -> rs_result {
-    ffi_call(|| {
-        let store = store_arg(store)?;
-        // SAFETY: the caller promises NULL or NUL-terminated strings.
-        let (run_id, key, value) = unsafe {
-            (
-                run_id_arg(run_id)?,
-                str_arg(key, "key")?,
-                str_arg(value, "value")?,
-            )
-        };
-        Ok(store.set_tag_buffered(run_id, key, value)?)
-    })
+    // SAFETY: the caller's promise is `key_value_call`'s.
+    unsafe { key_value_call(store, run_id, key, value, Store::set_tag_buffered) }
 }
 
 /// Commits every buffered write of `store` and returns once they are

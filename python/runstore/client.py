@@ -156,7 +156,14 @@ class RunstoreClient:
 
     def search_runs(self, experiment_ids=None, filter_string="", run_view_type=1, max_results=1000, order_by=None, page_token=None):
         """One page of :class:`~runstore.entities.Run`; ``.token`` holds the next page's token."""
-        page = self.store.search_page(filter_string, order_by, experiment_ids, None, max_results, page_token, run_view_type)
+        page = self.store.search_page(
+            filter_string=filter_string,
+            order_by=order_by,
+            experiment_ids=experiment_ids,
+            max_results=max_results,
+            page_token=page_token,
+            view=run_view_type,
+        )
         runs = PagedRuns(Run.from_json(r) for r in page["runs"])
         runs.token = page.get("next_page_token")
         return runs

@@ -292,7 +292,12 @@ def log_param(key: str, value, synchronous: bool | None = None, run_id: str | No
 
 @_writer
 def log_params(params: dict, synchronous: bool | None = None, run_id: str | None = None) -> None:
-    client().log_batch(_run_id(run_id), params=params)
+    run = _run_id(run_id)
+    if synchronous is False:
+        for key, value in params.items():
+            client().log_param(run, key, value, synchronous=False)
+        return
+    client().log_batch(run, params=params)
 
 
 @_writer
@@ -303,7 +308,13 @@ def log_metric(key: str, value: float, step: int | None = None, synchronous: boo
 
 @_writer
 def log_metrics(metrics: dict, step: int | None = None, synchronous: bool | None = None, run_id: str | None = None, timestamp: int | None = None) -> None:
-    client().log_batch(_run_id(run_id), metrics=_points(metrics, timestamp, step))
+    run = _run_id(run_id)
+    points = _points(metrics, timestamp, step)
+    if synchronous is False:
+        for key, value, ts, at in points:
+            client().log_metric(run, key, value, ts, at, synchronous=False)
+        return
+    client().log_batch(run, metrics=points)
 
 
 @_writer
@@ -313,7 +324,12 @@ def set_tag(key: str, value, synchronous: bool | None = None) -> None:
 
 @_writer
 def set_tags(tags: dict, synchronous: bool | None = None) -> None:
-    client().log_batch(_run_id(), tags=tags)
+    run = _run_id()
+    if synchronous is False:
+        for key, value in tags.items():
+            client().set_tag(run, key, value, synchronous=False)
+        return
+    client().log_batch(run, tags=tags)
 
 
 @_writer

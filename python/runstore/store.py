@@ -50,6 +50,30 @@ def experiment_id_int(experiment_id) -> int:
     return int(text)
 
 
+def search_request(
+    filter_string=None,
+    order_by=None,
+    experiment_ids=None,
+    experiment_names=None,
+    max_results=1000,
+    page_token=None,
+    view="active",
+) -> str:
+    """The C API's search request JSON: MLflow's filter and ``order_by``, experiments
+    by id or name (neither: all), page size and token, and the run view."""
+    return json.dumps(
+        {
+            "filter": filter_string or None,
+            "order_by": list(order_by or []),
+            "experiment_ids": [experiment_id_int(e) for e in experiment_ids] if experiment_ids else None,
+            "experiments": list(experiment_names) if experiment_names else None,
+            "max_results": int(max_results),
+            "page_token": page_token or None,
+            "view": view_name(view),
+        }
+    )
+
+
 class Store:
     """An open store directory. Prefer :func:`open_store`, which shares handles."""
 
@@ -234,48 +258,18 @@ class Store:
 
     # -- reading --------------------------------------------------------------
 
-    @staticmethod
-    def _search_request(filter_string, order_by, experiment_ids, experiment_names, max_results, page_token, view):
-        return json.dumps(
-            {
-                "filter": filter_string or None,
-                "order_by": list(order_by or []),
-                "experiment_ids": [experiment_id_int(e) for e in experiment_ids] if experiment_ids else None,
-                "experiments": list(experiment_names) if experiment_names else None,
-                "max_results": int(max_results),
-                "page_token": page_token or None,
-                "view": view_name(view),
-            }
-        )
+    def search_page(self, **query) -> dict:
+        """One page of runs: ``{"runs": [...], "next_page_token": ...}`` (the contract's JSON).
 
-    def search_page(
-        self,
-        filter_string=None,
-        order_by=None,
-        experiment_ids=None,
-        experiment_names=None,
-        max_results=1000,
-        page_token=None,
-        view="active",
-    ) -> dict:
-        """One page of runs: ``{"runs": [...], "next_page_token": ...}`` (the contract's JSON)."""
-        request = self._search_request(filter_string, order_by, experiment_ids, experiment_names, max_results, page_token, view)
-        return take_json(lib().rs_search_json, self._h(), enc(request))
+        ``query`` takes :func:`search_request`'s keywords."""
+        return take_json(lib().rs_search_json, self._h(), enc(search_request(**query)))
 
-    def search_arrow(
-        self,
-        filter_string=None,
-        order_by=None,
-        experiment_ids=None,
-        experiment_names=None,
-        max_results=1000,
-        page_token=None,
-        view="active",
-    ):
-        """One page as a ``pyarrow.Table`` through the Arrow C stream (needs pyarrow)."""
+    def search_arrow(self, **query):
+        """One page as a ``pyarrow.Table`` through the Arrow C stream (needs pyarrow);
+        ``query`` as in :meth:`search_page`."""
         import pyarrow as pa
 
-        request = self._search_request(filter_string, order_by, experiment_ids, experiment_names, max_results, page_token, view)
+        request = search_request(**query)
         stream = ArrowArrayStream()
         check(lib().rs_search_arrow(self._h(), enc(request), ctypes.addressof(stream)))
         return pa.RecordBatchReader._import_from_c(ctypes.addressof(stream)).read_all()

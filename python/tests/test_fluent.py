@@ -3,6 +3,7 @@
 import math
 import subprocess
 import sys
+import threading
 
 import pandas as pd
 import pyarrow as pa
@@ -62,6 +63,35 @@ def test_buffered_metrics_are_durable_after_flush(store_dir):
             runstore.log_metric("fast", float(step), step=step, synchronous=False)
         runstore.flush()
         assert len(runstore.get_metric_history(run.info.run_id, "fast")) == 1000
+
+
+def test_buffered_batches_are_durable_after_flush(store_dir):
+    with runstore.start_run() as run:
+        runstore.log_metrics({"a": 1.0, "b": 2.0}, step=1, synchronous=False)
+        runstore.log_params({"p": "x"}, synchronous=False)
+        runstore.set_tags({"t": "y"}, synchronous=False)
+        runstore.flush()
+        got = runstore.get_run(run.info.run_id)
+    assert got.data.metrics == {"a": 1.0, "b": 2.0} and got.data.params == {"p": "x"} and got.data.tags["t"] == "y"
+
+
+def test_eight_threads_log_through_one_store(store_dir):
+    client = runstore.RunstoreClient(store_dir)
+    experiment = client.create_experiment("threads")
+    runs = [client.create_run(experiment, run_name=f"t{i}").info.run_id for i in range(8)]
+
+    def work(run_id):
+        for step in range(200):
+            client.log_metric(run_id, "loss", step / 10, step=step)
+
+    threads = [threading.Thread(target=work, args=(r,)) for r in runs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for run_id in runs:
+        history = client.get_metric_history(run_id, "loss")
+        assert [(m.step, m.value) for m in history] == [(s, s / 10) for s in range(200)]
 
 
 def test_nan_and_infinities_round_trip(store_dir):
