@@ -170,3 +170,17 @@ def test_conformance_corpus_through_mlflow_search_runs(tracking, corpus):
             failures.append(f"{case['id']}: {case['filter']!r} want {case['expect']['run_ids']} got {got}")
     assert len(cases) > 200
     assert not failures, "\n".join(failures)
+
+
+def test_artifacts_land_under_the_store(tracking, tmp_path):
+    source = tmp_path / "notes.txt"
+    source.write_text("hello")
+    with mlflow.start_run() as run:
+        mlflow.log_artifact(str(source))
+        mlflow.log_dict({"a": 1}, "config.json")
+    listed = sorted(f.path for f in mlflow.artifacts.list_artifacts(run_id=run.info.run_id))
+    assert listed == ["config.json", "notes.txt"]
+    uri = MlflowClient().get_run(run.info.run_id).info.artifact_uri
+    assert uri.startswith(f"file://{tracking}/")
+    local = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="notes.txt")
+    assert open(local).read() == "hello"
