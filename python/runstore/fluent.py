@@ -63,8 +63,12 @@ def client() -> RunstoreClient:
 
 
 def set_experiment(experiment_name: str | None = None, experiment_id=None):
-    """Makes an experiment active (created when ``experiment_name`` names none); returns it."""
+    """Makes an experiment active (created when ``experiment_name`` names none); returns it.
+
+    Off rank 0 it writes nothing and returns None."""
     global _experiment_id
+    if not is_writer():
+        return None
     if (experiment_name is None) == (experiment_id is None):
         raise RunstoreError("set_experiment takes exactly one of experiment_name and experiment_id", "INVALID_PARAMETER_VALUE")
     c = client()

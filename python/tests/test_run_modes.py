@@ -122,6 +122,7 @@ RANK_SCRIPT = """
 import os, runstore
 writer = os.environ["RANK"] == "0"
 runstore.set_store(os.environ["STORE"])
+assert (runstore.set_experiment("ranked") is not None) == writer
 with runstore.start_run(run_name="rank-" + os.environ["RANK"]) as run:
     assert (run is not None) == writer
     assert (runstore.active_run() is not None) == writer
@@ -144,6 +145,7 @@ def test_only_rank_zero_writes(store_dir):
         env = dict(os.environ, RANK=rank, STORE=str(store_dir))
         out = subprocess.run([sys.executable, "-c", RANK_SCRIPT], env=env, capture_output=True, text=True)
         assert out.returncode == 0 and out.stdout.strip() == "ok", (rank, out.stderr)
+    assert [e.name for e in runstore.RunstoreClient(store_dir).search_experiments()] == ["ranked"]
     runs = runstore.search_runs(search_all_experiments=True, output_format="list")
     assert sorted(r.info.run_name for r in runs) == ["f", "rank-0"]
     rank0 = [r for r in runs if r.info.run_name == "rank-0"][0]
