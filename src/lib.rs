@@ -26,6 +26,7 @@ pub mod analysis;
 pub mod demo;
 mod error;
 pub mod ingest;
+pub mod mlflow;
 pub mod output;
 pub mod record;
 pub mod search;
