@@ -30,6 +30,7 @@ pub mod mlflow;
 pub mod output;
 pub mod record;
 pub mod search;
+pub mod server;
 
 pub use engine::{
     DatasetInput, Experiment, ExperimentId, LifecycleStage, MetricBatch, MetricPoint, NewRun, Run,

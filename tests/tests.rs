@@ -31,3 +31,6 @@ mod export_python;
 mod analysis;
 // The Python package's pytest suite: fluent API, run modes, MLflow plugin.
 mod python_package;
+// `runstore serve` under the real `mlflow` client: fluent API, artifacts, logged models,
+// the registry, the conformance corpora, the web UI in Chromium, 8 clients under load.
+mod server_mlflow;

@@ -11,6 +11,7 @@ mod ingest;
 mod runs;
 mod search;
 mod select;
+mod serve;
 mod sql;
 
 use std::io::Write;
@@ -143,6 +144,18 @@ Examples:
   runstore compare --filter \"params.optimizer = 'adam'\" --metric loss --metric val_loss --plot curves.png --log-y
   runstore compare --metric loss --x relative --format csv")]
     Compare(compare::Args),
+    /// Serve MLflow's REST API (and, with --ui, its web UI) over the store:
+    /// the `mlflow` client works against it unchanged.
+    #[command(after_help = "\
+Point an MLflow script at it:
+  export MLFLOW_TRACKING_URI=http://127.0.0.1:5000
+  python train.py                      # mlflow.log_metric(...) etc., unchanged
+
+Examples:
+  runstore --db ./store serve
+  runstore --db ./store serve --ui --port 8080
+  runstore --db ./store serve --host 0.0.0.0 --token \"$TOKEN\" --artifacts-root /data/artifacts")]
+    Serve(serve::Args),
     /// Make a sample store of a few hundred runs and show what runstore does.
     #[command(
         after_help = "Without --db (or RUNSTORE_DB) the sample store goes in a new temporary directory."
@@ -164,6 +177,7 @@ pub fn run() -> i32 {
         Command::Export(args) => export::run(&store_dir(db), args),
         Command::Sql(args) => sql::run(&store_dir(db), args),
         Command::Compare(args) => compare::run(&store_dir(db), args),
+        Command::Serve(args) => serve::run(&store_dir(db), args),
         Command::Demo(args) => demo::run(db, args),
     };
     match outcome {

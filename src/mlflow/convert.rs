@@ -25,6 +25,7 @@ pub fn experiment_message(e: &engine::Experiment) -> Experiment {
                 value: v.clone(),
             })
             .collect(),
+        workspace: Some("default".to_owned()),
     }
 }
 
@@ -78,7 +79,7 @@ pub fn run_message(r: &engine::Run) -> Run {
             dataset_inputs: r.inputs.iter().map(dataset_input).collect(),
             model_inputs: Vec::new(),
         },
-        outputs: Default::default(),
+        outputs: Some(Default::default()),
     }
 }
 

@@ -92,7 +92,10 @@ mod tests {
         assert_eq!(ErrorCode::RESOURCE_DOES_NOT_EXIST.http_status(), 404);
         assert_eq!(ErrorCode::INVALID_PARAMETER_VALUE.http_status(), 400);
         assert_eq!(ErrorCode::RESOURCE_ALREADY_EXISTS.http_status(), 400);
-        assert_eq!(ErrorCode::from_name("BAD_REQUEST"), Some(ErrorCode::BAD_REQUEST));
+        assert_eq!(
+            ErrorCode::from_name("BAD_REQUEST"),
+            Some(ErrorCode::BAD_REQUEST)
+        );
         assert_eq!(ErrorCode::from_name("nope"), None);
     }
 }

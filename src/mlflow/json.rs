@@ -29,9 +29,9 @@ pub fn de_f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     match NumOrText::deserialize(d)? {
         NumOrText::Int(i) => Ok(i as f64),
         NumOrText::Float(f) => Ok(f),
-        NumOrText::Text(t) => parse_f64(&t).ok_or_else(|| {
-            de::Error::custom(format!("{t:?} is not a number"))
-        }),
+        NumOrText::Text(t) => {
+            parse_f64(&t).ok_or_else(|| de::Error::custom(format!("{t:?} is not a number")))
+        }
     }
 }
 
@@ -56,6 +56,23 @@ pub fn de_i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
             .parse()
             .map_err(|_| de::Error::custom(format!("{t:?} is not an integer"))),
     }
+}
+
+/// An optional enum or text field from a string, a number (an enum's
+/// integer value) or a bool, as text; null is absent.
+pub fn de_opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Any {
+        Text(String),
+        Int(i64),
+        Bool(bool),
+    }
+    Ok(Option::<Any>::deserialize(d)?.map(|v| match v {
+        Any::Text(t) => t,
+        Any::Int(i) => i.to_string(),
+        Any::Bool(b) => b.to_string(),
+    }))
 }
 
 /// An optional int64 from a number, its decimal text, or null.
@@ -86,7 +103,12 @@ mod tests {
         assert_eq!((m.n, m.o), (17, Some(3)));
         let m: M = serde_json::from_str(r#"{"v": 1, "n": 5, "o": null}"#).unwrap();
         assert_eq!((m.v, m.n, m.o), (1.0, 5, None));
-        let out = serde_json::to_string(&M { v: f64::NEG_INFINITY, n: 1, o: None }).unwrap();
+        let out = serde_json::to_string(&M {
+            v: f64::NEG_INFINITY,
+            n: 1,
+            o: None,
+        })
+        .unwrap();
         assert_eq!(out, r#"{"v":"-Infinity","n":1,"o":null}"#);
         assert!(serde_json::from_str::<M>(r#"{"v": "x", "n": 1}"#).is_err());
         assert!(serde_json::from_str::<M>(r#"{"v": 1, "n": 1.5}"#).is_err());

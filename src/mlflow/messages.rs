@@ -5,11 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::json::{de_f64, de_i64, de_opt_i64, ser_f64};
-
-fn is_false(b: &bool) -> bool {
-    !*b
-}
+use super::json::{de_f64, de_i64, de_opt_i64, de_opt_text, ser_f64};
 
 /// A key and a value: a param, a run tag, an experiment tag, an input tag.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,14 +79,25 @@ pub struct Experiment {
     #[serde(default)]
     pub lifecycle_stage: String,
     /// Last change, ms since the epoch.
-    #[serde(default, deserialize_with = "de_opt_i64", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_update_time: Option<i64>,
     /// Creation, ms since the epoch.
-    #[serde(default, deserialize_with = "de_opt_i64", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub creation_time: Option<i64>,
     /// Tags.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<KeyValue>,
+    /// The workspace it belongs to (MLflow 3.17: `default` unless workspaces are on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
 }
 
 /// A run's attributes (`mlflow.RunInfo`).
@@ -114,10 +121,18 @@ pub struct RunInfo {
     #[serde(default)]
     pub status: String,
     /// Start, ms since the epoch.
-    #[serde(default, deserialize_with = "de_opt_i64", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub start_time: Option<i64>,
     /// End, ms since the epoch, once ended.
-    #[serde(default, deserialize_with = "de_opt_i64", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub end_time: Option<i64>,
     /// Where its artifacts go.
     #[serde(default)]
@@ -222,9 +237,9 @@ pub struct Run {
     /// Inputs.
     #[serde(default)]
     pub inputs: RunInputs,
-    /// Outputs.
-    #[serde(default)]
-    pub outputs: RunOutputs,
+    /// Outputs (left out of `runs/create`'s answer, as MLflow leaves them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<RunOutputs>,
 }
 
 /// A file or directory under an artifact root (`mlflow.FileInfo`).
@@ -232,11 +247,15 @@ pub struct Run {
 pub struct FileInfo {
     /// Path relative to the listed root.
     pub path: String,
-    /// Whether it is a directory.
-    #[serde(default, skip_serializing_if = "is_false")]
+    /// Whether it is a directory (always written: MLflow's client reads it).
+    #[serde(default)]
     pub is_dir: bool,
     /// Its size in bytes (files only).
-    #[serde(default, deserialize_with = "de_opt_i64", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub file_size: Option<i64>,
 }
 
@@ -321,7 +340,11 @@ pub struct ExperimentTagRequest {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SearchExperiments {
     /// Page size.
-    #[serde(default, deserialize_with = "de_opt_i64", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_results: Option<i64>,
     /// The previous page's token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -332,8 +355,12 @@ pub struct SearchExperiments {
     /// Order-by clauses.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub order_by: Vec<String>,
-    /// ACTIVE_ONLY, DELETED_ONLY or ALL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// ACTIVE_ONLY, DELETED_ONLY or ALL (or their numbers 1, 2, 3).
+    #[serde(
+        default,
+        deserialize_with = "de_opt_text",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub view_type: Option<String>,
 }
 
@@ -361,7 +388,11 @@ pub struct CreateRun {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_name: Option<String>,
     /// Start, ms since the epoch.
-    #[serde(default, deserialize_with = "de_opt_i64", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub start_time: Option<i64>,
     /// Initial tags.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -384,11 +415,19 @@ pub struct UpdateRun {
     /// The run (MLflow's older name for the field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_uuid: Option<String>,
-    /// New status.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// New status (its name, or its number: RUNNING 1 … KILLED 5).
+    #[serde(
+        default,
+        deserialize_with = "de_opt_text",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub status: Option<String>,
     /// End time, ms since the epoch.
-    #[serde(default, deserialize_with = "de_opt_i64", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub end_time: Option<i64>,
     /// New name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -423,13 +462,25 @@ pub struct LogMetric {
     #[serde(default)]
     pub key: String,
     /// The value.
-    #[serde(default, deserialize_with = "de_opt_f64", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_opt_f64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub value: Option<f64>,
     /// When, ms since the epoch.
-    #[serde(default, deserialize_with = "de_opt_i64", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub timestamp: Option<i64>,
     /// The step (default 0).
-    #[serde(default, deserialize_with = "de_opt_i64", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub step: Option<i64>,
     /// The logged model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -516,11 +567,19 @@ pub struct SearchRuns {
     /// Filter string.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
-    /// ACTIVE_ONLY, DELETED_ONLY or ALL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// ACTIVE_ONLY, DELETED_ONLY or ALL (or their numbers 1, 2, 3).
+    #[serde(
+        default,
+        deserialize_with = "de_opt_text",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub run_view_type: Option<String>,
     /// Page size (default 1000, at most 50,000).
-    #[serde(default, deserialize_with = "de_opt_i64", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_opt_i64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_results: Option<i64>,
     /// Order-by clauses.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

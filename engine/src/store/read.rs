@@ -26,6 +26,14 @@ use crate::types::{
 pub(crate) type PointKey = (u64, i64, i64, u64, bool);
 
 impl Store {
+    /// The store's default artifact root URI (`file://<store>/artifacts` as
+    /// it was when the store was created): experiments without an explicit
+    /// location keep their artifacts at `<root>/<experiment id>`.
+    pub fn artifact_root(&self) -> Result<String> {
+        let txn = self.begin_read()?;
+        Ok(self.state(&txn)?.artifact_root)
+    }
+
     /// The run with id `run_id`.
     pub fn get_run(&self, run_id: RunId) -> Result<Run> {
         let txn = self.begin_read()?;
