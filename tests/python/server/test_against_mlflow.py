@@ -185,6 +185,129 @@ def scenario(url):
     return out
 
 
+REG = "/api/2.0/mlflow"
+
+
+def scenario_models(url):
+    """Logged models and the model registry, as `scenario` does the tracking API."""
+    out = []
+    ctx = {}
+
+    def call(label, method, path, body=None, params=None, keep=None):
+        r = requests.request(method, url + REG + path, json=body, params=params, timeout=30)
+        try:
+            data = r.json()
+        except ValueError:
+            data = {"_text": r.text[:40]}
+        what = data.get("error_code") if r.status_code >= 400 else shape(data)
+        out.append((label, r.status_code, what))
+        if keep and r.status_code < 400:
+            keep(data)
+        return data
+
+    call("exp", "POST", "/experiments/create", {"name": "models-exp"},
+         keep=lambda d: ctx.update(exp=d["experiment_id"]))
+    call("run", "POST", "/runs/create", {"experiment_id": ctx["exp"], "start_time": 1700000000000},
+         keep=lambda d: ctx.update(run=d["run"]["info"]["run_id"]))
+    call("create logged model", "POST", "/logged-models",
+         {"experiment_id": ctx["exp"], "name": "m1", "model_type": "sk", "source_run_id": ctx["run"],
+          "params": [{"key": "alpha", "value": "0.1"}], "tags": [{"key": "t", "value": "1"}]},
+         keep=lambda d: ctx.update(model=d["model"]["info"]["model_id"]))
+    model = ctx["model"]
+    call("create logged model bad exp", "POST", "/logged-models", {"experiment_id": "987654", "name": "x"})
+    call("get logged model", "GET", f"/logged-models/{model}")
+    call("get logged model missing", "GET", "/logged-models/m-0123456789abcdef0123456789abcdef")
+    call("finalize", "PATCH", f"/logged-models/{model}", {"model_id": model, "status": "LOGGED_MODEL_READY"})
+    call("model params", "POST", f"/logged-models/{model}/params",
+         {"model_id": model, "params": [{"key": "beta", "value": "2"}]})
+    call("model tags", "PATCH", f"/logged-models/{model}/tags",
+         {"model_id": model, "tags": [{"key": "u", "value": "2"}]})
+    call("delete model tag", "DELETE", f"/logged-models/{model}/tags/t")
+    call("delete model tag missing", "DELETE", f"/logged-models/{model}/tags/nope")
+    call("log model metric", "POST", "/runs/log-metric",
+         {"run_id": ctx["run"], "key": "rmse", "value": 0.25, "timestamp": 1700000000005, "step": 1,
+          "model_id": model})
+    call("model outputs", "POST", "/runs/outputs", {"run_id": ctx["run"], "models": [{"model_id": model, "step": 1}]})
+    call("get run with outputs", "GET", "/runs/get", params={"run_id": ctx["run"]})
+    call("get logged model after", "GET", f"/logged-models/{model}")
+    call("search logged models", "POST", "/logged-models/search",
+         {"experiment_ids": [ctx["exp"]], "filter": "name = 'm1'"})
+    call("search logged models metric", "POST", "/logged-models/search",
+         {"experiment_ids": [ctx["exp"]], "filter": "metrics.rmse < 1",
+          "order_by": [{"field_name": "metrics.rmse", "ascending": False}]})
+    call("search logged models bad", "POST", "/logged-models/search",
+         {"experiment_ids": [ctx["exp"]], "filter": "nonsense ="})
+
+    call("create rm", "POST", "/registered-models/create", {"name": "reg", "description": "d",
+                                                            "tags": [{"key": "k", "value": "v"}]})
+    call("create rm again", "POST", "/registered-models/create", {"name": "reg"})
+    call("create rm empty", "POST", "/registered-models/create", {"name": ""})
+    call("get rm", "GET", "/registered-models/get", params={"name": "reg"})
+    call("get rm missing", "GET", "/registered-models/get", params={"name": "nope"})
+    src = f"models:/{model}"
+    call("create mv", "POST", "/model-versions/create", {"name": "reg", "source": src, "run_id": ctx["run"],
+                                                        "model_id": model})
+    call("create mv 2", "POST", "/model-versions/create", {"name": "reg", "source": src, "model_id": model})
+    call("create mv unknown rm", "POST", "/model-versions/create", {"name": "nope", "source": src})
+    call("get mv", "GET", "/model-versions/get", params={"name": "reg", "version": "1"})
+    call("get mv missing", "GET", "/model-versions/get", params={"name": "reg", "version": "9"})
+    call("get mv bad version", "GET", "/model-versions/get", params={"name": "reg", "version": "x"})
+    call("download uri", "GET", "/model-versions/get-download-uri", params={"name": "reg", "version": "1"})
+    call("set alias", "POST", "/registered-models/alias", {"name": "reg", "alias": "champion", "version": "1"})
+    call("set alias reserved", "POST", "/registered-models/alias", {"name": "reg", "alias": "latest", "version": "1"})
+    call("set alias v-number", "POST", "/registered-models/alias", {"name": "reg", "alias": "v3", "version": "1"})
+    call("set alias missing version", "POST", "/registered-models/alias",
+         {"name": "reg", "alias": "x", "version": "7"})
+    call("get by alias", "GET", "/registered-models/alias", params={"name": "reg", "alias": "champion"})
+    call("get by alias missing", "GET", "/registered-models/alias", params={"name": "reg", "alias": "nope"})
+    call("transition", "POST", "/model-versions/transition-stage",
+         {"name": "reg", "version": "2", "stage": "Production", "archive_existing_versions": False})
+    call("transition bad stage", "POST", "/model-versions/transition-stage",
+         {"name": "reg", "version": "2", "stage": "Shipping", "archive_existing_versions": False})
+    call("transition archive", "POST", "/model-versions/transition-stage",
+         {"name": "reg", "version": "1", "stage": "Production", "archive_existing_versions": True})
+    call("latest versions", "POST", "/registered-models/get-latest-versions", {"name": "reg"})
+    call("latest production", "POST", "/registered-models/get-latest-versions",
+         {"name": "reg", "stages": ["Production"]})
+    call("rm set tag", "POST", "/registered-models/set-tag", {"name": "reg", "key": "a", "value": "b"})
+    call("rm delete tag", "DELETE", "/registered-models/delete-tag", {"name": "reg", "key": "a"})
+    call("mv set tag", "POST", "/model-versions/set-tag", {"name": "reg", "version": "1", "key": "a", "value": "b"})
+    call("mv delete tag", "DELETE", "/model-versions/delete-tag", {"name": "reg", "version": "1", "key": "a"})
+    call("rm update", "PATCH", "/registered-models/update", {"name": "reg", "description": "new"})
+    call("mv update", "PATCH", "/model-versions/update", {"name": "reg", "version": "1", "description": "v1"})
+    call("search rm", "GET", "/registered-models/search", params={"filter": "name LIKE 're%'"})
+    call("search rm bad", "GET", "/registered-models/search", params={"filter": "foo = 'x'"})
+    call("search mv", "GET", "/model-versions/search", params={"filter": f"run_id = '{ctx['run']}'"})
+    call("search mv name", "GET", "/model-versions/search", params={"filter": "name = 'reg'",
+                                                                    "order_by": ["version_number DESC"]})
+    call("rename rm", "POST", "/registered-models/rename", {"name": "reg", "new_name": "reg2"})
+    call("get renamed mv", "GET", "/model-versions/get", params={"name": "reg2", "version": "1"})
+    call("alias after rename", "GET", "/registered-models/alias", params={"name": "reg2", "alias": "champion"})
+    call("delete mv", "DELETE", "/model-versions/delete", {"name": "reg2", "version": "1"})
+    call("alias after delete", "GET", "/registered-models/alias", params={"name": "reg2", "alias": "champion"})
+    call("create mv 3", "POST", "/model-versions/create", {"name": "reg2", "source": src, "model_id": model})
+    call("delete alias", "DELETE", "/registered-models/alias", {"name": "reg2", "alias": "champion"})
+    call("delete rm", "DELETE", "/registered-models/delete", {"name": "reg2"})
+    call("get deleted rm", "GET", "/registered-models/get", params={"name": "reg2"})
+    call("delete logged model", "DELETE", f"/logged-models/{model}")
+    call("get deleted logged model", "GET", f"/logged-models/{model}")
+    return out
+
+
+#: Fields of model answers that vary between servers (ids, times, locations).
+MASKED |= {"model_id", "creation_timestamp_ms", "last_updated_timestamp_ms", "creation_timestamp",
+           "last_updated_timestamp", "source", "run_link", "source_run_id", "storage_location",
+           "artifact_uri", "creator_id"}
+
+
+def test_models_and_registry_answer_as_mlflow_server(mlflow_server, runstore_server):
+    want = scenario_models(mlflow_server)
+    got = scenario_models(runstore_server)
+    assert [w[0] for w in want] == [g[0] for g in got]
+    diffs = [f"{w[0]}: mlflow {w[1:]} runstore {g[1:]}" for w, g in zip(want, got) if w != g]
+    assert not diffs, "\n".join(diffs)
+
+
 def test_runstore_answers_as_mlflow_server(mlflow_server, runstore_server):
     want = scenario(mlflow_server)
     got = scenario(runstore_server)
