@@ -33,7 +33,10 @@ pub mod search;
 pub mod server;
 
 pub use engine::{
-    DatasetInput, Experiment, ExperimentId, LifecycleStage, MetricBatch, MetricPoint, NewRun, Run,
-    RunId, RunRecord, RunStatus, RunUpdate, Store, StoreOptions, ViewType,
+    ArtifactEntry, ArtifactListing, DatasetInput, Experiment, ExperimentId, LifecycleStage,
+    LoggedModel, LoggedModelStatus, MetricBatch, MetricPoint, ModelMetric, ModelMetricInput,
+    ModelVersion, ModelVersionStage, NewLoggedModel, NewModelVersion, NewRun, RegisteredModel, Run,
+    RunId, RunModelOutput, RunRecord, RunStatus, RunUpdate, Store, StoreOptions, VersionArg,
+    ViewType,
 };
 pub use error::{Error, Result};

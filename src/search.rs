@@ -29,9 +29,45 @@ use crate::error::Result;
 use crate::output::RunsPage;
 
 pub use runstore_query::{
-    DEFAULT_MAX_RESULTS, Dialect, ExperimentSearch, ExperimentsPage, MAX_MAX_RESULTS,
-    SearchRequest, SearchResults, search_async,
+    DEFAULT_MAX_RESULTS, DatasetFilter, Dialect, ExperimentSearch, ExperimentsPage,
+    LoggedModelOrder, LoggedModelSearch, LoggedModelsPage, MAX_MAX_RESULTS, ModelVersionSearch,
+    ModelVersionsPage, RegisteredModelSearch, RegisteredModelsPage, SearchRequest, SearchResults,
+    search_async,
 };
+
+/// MLflow's `search_registered_models` over `store`'s registry.
+pub fn search_registered_models(
+    store: &Store,
+    request: &RegisteredModelSearch,
+) -> Result<RegisteredModelsPage> {
+    Ok(runstore_query::search_registered_models(
+        store.registered_models()?,
+        request,
+    )?)
+}
+
+/// MLflow's `search_model_versions` over `store`'s registry.
+pub fn search_model_versions(
+    store: &Store,
+    request: &ModelVersionSearch,
+) -> Result<ModelVersionsPage> {
+    Ok(runstore_query::search_model_versions(
+        store.model_versions()?,
+        request,
+    )?)
+}
+
+/// MLflow 3's `search_logged_models` over `store`'s logged models: the
+/// request is checked whole before any model is read.
+pub fn search_logged_models(
+    store: &Store,
+    request: &LoggedModelSearch,
+) -> Result<LoggedModelsPage> {
+    Ok(runstore_query::search_logged_models(
+        request,
+        |experiments| store.logged_models(experiments),
+    )?)
+}
 
 /// MLflow's `search_experiments` over `store`'s experiments.
 pub fn search_experiments(store: &Store, request: &ExperimentSearch) -> Result<ExperimentsPage> {

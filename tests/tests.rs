@@ -23,6 +23,8 @@ mod live;
 mod search;
 // Every case of the MLflow-answered corpora gives MLflow's answer.
 mod conformance;
+// Logged models and the model registry: MLflow's SQL stores' outcomes, replayed.
+mod registry_mlflow;
 // `runstore export` read back by pyarrow, pandas and DuckDB with every value the
 // records gave; `runstore sql` answers as DuckDB does over the exported files.
 mod export_python;

@@ -54,6 +54,37 @@ pub enum Error {
     #[error("{0}")]
     AlreadyExists(String),
 
+    /// No logged model has this id (or it was deleted, for reads).
+    #[error("Logged model with ID '{0}' not found.")]
+    LoggedModelNotFound(String),
+
+    /// A logged model has no tag with this key.
+    #[error("No tag with key '{key}' found for model with ID '{model_id}'.")]
+    LoggedModelTagNotFound {
+        /// The logged model.
+        model_id: String,
+        /// The tag key.
+        key: String,
+    },
+
+    /// No registered model has this name.
+    #[error("Registered Model with name={0} not found")]
+    RegisteredModelNotFound(String),
+
+    /// A registered model has no (live) version with this number.
+    #[error("Model Version (name={name}, version={version}) not found")]
+    ModelVersionNotFound {
+        /// The registered model.
+        name: String,
+        /// The version asked for, as given.
+        version: String,
+    },
+
+    /// A registered model has no versions, so no latest one
+    /// (`get_model_version_by_alias(name, "latest")`).
+    #[error("Latest version not found for model {0}.")]
+    NoLatestVersion(String),
+
     /// A read was asked of a store directory that holds no store.
     #[error("no store at {}: nothing has been ingested there yet", .0.display())]
     StoreNotFound(PathBuf),
@@ -129,6 +160,11 @@ impl Error {
                 | Error::TagNotFound { .. }
                 | Error::AlreadyExists(_)
                 | Error::StoreNotFound(_)
+                | Error::LoggedModelNotFound(_)
+                | Error::LoggedModelTagNotFound { .. }
+                | Error::RegisteredModelNotFound(_)
+                | Error::ModelVersionNotFound { .. }
+                | Error::NoLatestVersion(_)
         )
     }
 
@@ -141,7 +177,12 @@ impl Error {
             Error::RunNotFound(_)
             | Error::ExperimentNotFound(_)
             | Error::TagNotFound { .. }
-            | Error::StoreNotFound(_) => "RESOURCE_DOES_NOT_EXIST",
+            | Error::StoreNotFound(_)
+            | Error::LoggedModelNotFound(_)
+            | Error::LoggedModelTagNotFound { .. }
+            | Error::RegisteredModelNotFound(_)
+            | Error::ModelVersionNotFound { .. }
+            | Error::NoLatestVersion(_) => "RESOURCE_DOES_NOT_EXIST",
             Error::AlreadyExists(_) => "RESOURCE_ALREADY_EXISTS",
             Error::StoreLocked(_) | Error::StoreBusy { .. } => "TEMPORARILY_UNAVAILABLE",
             Error::FormatVersion { .. }

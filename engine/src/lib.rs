@@ -12,6 +12,11 @@
 //!   touches only the pages of the series it wants, through a memory map.
 //! * A columnar **search index**, derived from the catalog and snapshotted to
 //!   disk, answers filters over millions of runs.
+//! * MLflow 3's **logged models**, the **model registry** (registered models,
+//!   versions, stages, aliases) and the server's **artifact catalog** live in
+//!   tables of their own in the same catalog, written through the same group
+//!   commit ([`Store::create_logged_model`], [`Store::create_model_version`],
+//!   [`Store::record_artifact`] and their neighbours; rules in [`model_limits`]).
 //!
 //! ```
 //! use runstore_engine::{MetricPoint, RunRecord, Store};
@@ -43,6 +48,8 @@ pub mod index;
 pub mod limits;
 pub mod metric;
 mod mmap;
+pub mod model_limits;
+mod model_types;
 mod names;
 mod segment;
 mod store;
@@ -50,6 +57,11 @@ mod types;
 
 pub use error::{Error, Result};
 pub use metric::MetricPoint;
+pub use model_types::{
+    ArtifactEntry, ArtifactListing, LoggedModel, LoggedModelStatus, ModelMetric, ModelMetricInput,
+    ModelVersion, ModelVersionStage, NewLoggedModel, NewModelVersion, RegisteredModel,
+    RunModelOutput, VersionArg, check_artifact_dir, check_artifact_path,
+};
 pub use store::{
     CommitSummary, KeySets, MaintenanceStatus, MetricBatch, NewRun, PointPlan, ReadView,
     RunDigests, RunParts, RunRecord, RunUpdate, Series, SeriesBatch, Store, StoreOptions,

@@ -41,6 +41,7 @@ mod experiments;
 pub mod export;
 mod parse;
 pub mod plan;
+pub mod registry;
 pub mod search;
 pub mod sql;
 pub mod tables;
@@ -53,6 +54,11 @@ pub use ast::{
 pub use error::{Error, ParseError, Result};
 pub use experiments::{ExperimentSearch, ExperimentsPage, search_experiments};
 pub use parse::{Dialect, MAX_DEPTH, parse_filter, parse_order_by, parse_order_by_clause};
+pub use registry::{
+    DatasetFilter, LoggedModelOrder, LoggedModelSearch, LoggedModelsPage, ModelVersionSearch,
+    ModelVersionsPage, RegisteredModelSearch, RegisteredModelsPage, search_logged_models,
+    search_model_versions, search_registered_models,
+};
 pub use search::{
     DEFAULT_MAX_RESULTS, MAX_MAX_RESULTS, SearchRequest, SearchResults, search, search_async,
     search_page_len,

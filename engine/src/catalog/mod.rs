@@ -8,6 +8,7 @@
 
 pub(crate) mod dict;
 pub(crate) mod id_filter;
+pub(crate) mod models;
 pub(crate) mod rows;
 pub(crate) mod state;
 

@@ -32,6 +32,7 @@ mod buffer;
 mod commit;
 mod compact;
 mod indexing;
+mod models;
 mod owner;
 mod read;
 mod scan;
@@ -269,6 +270,7 @@ impl Store {
             txn.open_table(catalog::PENDING)?;
             txn.open_table(catalog::SEGMENTS)?;
             txn.open_table(catalog::CHANGES)?;
+            catalog::models::create_tables(&txn)?;
             dict = Dict::load(&txn.open_table(KEY_NAMES)?)?;
         }
         // While this transaction holds the write lock no other process is

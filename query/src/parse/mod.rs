@@ -6,7 +6,7 @@
 
 mod comparison;
 mod filter;
-mod ident;
+pub(crate) mod ident;
 pub(crate) mod lex;
 pub(crate) mod literal;
 mod order_by;

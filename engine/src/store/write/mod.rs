@@ -101,7 +101,7 @@ impl<'s> WriteBatch<'s> {
         })
     }
 
-    fn txn(&self) -> Result<&WriteTransaction> {
+    pub(in crate::store) fn txn(&self) -> Result<&WriteTransaction> {
         self.txn
             .as_ref()
             .ok_or_else(|| Error::corrupt("write batch", "used after commit"))
@@ -109,7 +109,10 @@ impl<'s> WriteBatch<'s> {
 
     /// Runs `f`; a failure that is not the caller's fault (I/O, corruption)
     /// poisons the batch, since it may have left it half-applied.
-    fn guarded<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+    pub(in crate::store) fn guarded<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<T> {
         if self.failed {
             return Err(Error::InvalidInput(
                 "this write batch failed earlier and can only be dropped".into(),
