@@ -17,6 +17,7 @@ use super::experiments::Empty;
 use super::files::{Written, safe_relative};
 use super::request::{blocking, json, parse, required};
 use super::runs::run_id;
+use crate::engine::ArtifactEntry;
 use crate::mlflow::{FileInfo, ListArtifactsResponse, de_opt_i64};
 
 /// Name of the directory (in the artifact root) where multipart uploads
@@ -34,6 +35,23 @@ fn is_internal(name: &str) -> bool {
 /// sorted. A file or a missing path lists nothing (as MLflow's local
 /// repository).
 pub(crate) fn list_dir(state: &AppState, rel: &str) -> ApiResult<Vec<FileInfo>> {
+    // The catalog records every file this server stored: a listing is a
+    // range scan, not a directory walk.
+    let dir_rel = rel.trim_matches('/');
+    safe_relative(dir_rel)?;
+    let recorded = state.store.list_artifacts(dir_rel)?;
+    if !recorded.is_empty() {
+        return Ok(recorded
+            .into_iter()
+            .map(|l| FileInfo {
+                path: l.name().to_owned(),
+                is_dir: l.is_dir,
+                file_size: l.size.map(|s| i64::try_from(s).unwrap_or(i64::MAX)),
+            })
+            .collect());
+    }
+    // Files put there by other writers (the Python plugin writes a store's
+    // artifacts directly): list the directory itself.
     let dir = state.artifacts.path(rel)?;
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return Ok(Vec::new());
@@ -63,10 +81,33 @@ pub(crate) async fn upload(
     UrlPath(path): UrlPath<String>,
     body: Body,
 ) -> Response {
-    match store_upload(state, path, body).await {
-        Ok(_) => json(&Empty {}),
+    let record = state.clone();
+    let rel = path.clone();
+    let written = match store_upload(state, path, body).await {
+        Ok(w) => w,
+        Err(e) => return e.into_response(),
+    };
+    let recorded = blocking(move || {
+        record.store.record_artifact(ArtifactEntry {
+            path: rel.trim_matches('/').to_owned(),
+            size: written.size,
+            digest: written.digest,
+            modified_ms: now_ms(),
+        })?;
+        Ok(())
+    })
+    .await;
+    match recorded {
+        Ok(()) => json(&Empty {}),
         Err(e) => e.into_response(),
     }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 /// Streams `body` into the artifact file `path` from a blocking thread.
@@ -221,6 +262,9 @@ pub(crate) async fn delete(
         if target == state.artifacts.dir() {
             return Err(ApiError::invalid("refusing to delete the artifact root"));
         }
+        let rel = path.trim_matches('/');
+        state.store.remove_artifacts_under(rel)?;
+        state.store.remove_artifact(rel)?;
         let removed = if target.is_dir() {
             std::fs::remove_dir_all(&target)
         } else {
@@ -534,7 +578,13 @@ pub(crate) fn mpu_complete(state: &AppState, req: FinishMpu) -> ApiResult<Empty>
         files: files.into_iter(),
         current: None,
     };
-    state.artifacts.write(&meta.target, &mut chunks)?;
+    let written = state.artifacts.write(&meta.target, &mut chunks)?;
+    state.store.record_artifact(ArtifactEntry {
+        path: meta.target.trim_matches('/').to_owned(),
+        size: written.size,
+        digest: written.digest,
+        modified_ms: now_ms(),
+    })?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(Empty {})
 }

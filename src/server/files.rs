@@ -32,7 +32,6 @@ pub(crate) struct ArtifactRoot {
 #[derive(Clone, Debug)]
 pub(crate) struct Written {
     /// Its size in bytes.
-    #[allow(dead_code)] // recorded in the catalog's artifact table
     pub size: u64,
     /// Its SHA-256, as hex.
     pub digest: String,

@@ -110,7 +110,24 @@ fn decorate_run(state: &AppState, run: &mut Value) -> ApiResult<()> {
         .get_experiment(experiments::experiment_id(exp_id)?)?;
     run["experiment"] = serde_json::to_value(experiments::experiment_out(state, &experiment))
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    run["model_versions"] = Value::Array(Vec::new());
+    let run_id = run.pointer("/info/run_id").and_then(Value::as_str).unwrap_or_default();
+    let versions = crate::search::search_model_versions(
+        &state.store,
+        &crate::search::ModelVersionSearch {
+            filter: format!("run_id = '{run_id}'"),
+            max_results: 10_000,
+            order_by: Vec::new(),
+            page_token: None,
+        },
+    )?;
+    run["model_versions"] = serde_json::to_value(
+        versions
+            .model_versions
+            .iter()
+            .map(super::registry::version_out)
+            .collect::<Vec<_>>(),
+    )
+    .map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(())
 }
 

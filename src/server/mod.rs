@@ -21,11 +21,14 @@ mod experiments;
 mod files;
 mod graphql;
 mod history;
+mod logged_models;
 mod logging;
+mod registry;
 mod request;
 mod routes;
 mod runs;
 mod search;
+mod sources;
 mod ui;
 
 use std::net::SocketAddr;

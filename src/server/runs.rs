@@ -8,7 +8,9 @@ use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::experiments::{Empty, experiment_id};
 use super::request::{required, required_str};
-use crate::engine::{MetricBatch, MetricPoint, NewRun, Run, RunId, RunStatus, RunUpdate};
+use crate::engine::{
+    MetricBatch, MetricPoint, ModelMetricInput, NewRun, Run, RunId, RunStatus, RunUpdate,
+};
 use crate::mlflow::{
     self, CreateRun, LogBatch, LogInputs, LogMetric, RunKeyValue, RunRef, RunResponse, UpdateRun,
     UpdateRunResponse, engine_dataset_input,
@@ -36,7 +38,40 @@ fn either_id(run_id_field: &Option<String>, run_uuid: &Option<String>) -> ApiRes
 pub(crate) fn run_out(state: &AppState, run: &Run) -> ApiResult<mlflow::Run> {
     let mut m = mlflow::run_message(run);
     m.info.artifact_uri = state.artifacts.present(&m.info.artifact_uri);
+    m.inputs.model_inputs = state
+        .store
+        .run_model_inputs(run.run_id)?
+        .into_iter()
+        .map(|model_id| mlflow::ModelInput { model_id })
+        .collect();
+    m.outputs = Some(mlflow::RunOutputs {
+        model_outputs: state
+            .store
+            .run_model_outputs(run.run_id)?
+            .into_iter()
+            .map(|o| mlflow::ModelOutput {
+                model_id: o.model_id,
+                step: o.step,
+            })
+            .collect(),
+    });
     Ok(m)
+}
+
+/// A metric that names a logged model, as the engine records it on the model.
+fn model_metric(m: &mlflow::Metric) -> Option<ModelMetricInput> {
+    let model_id = m.model_id.as_ref().filter(|id| !id.is_empty())?;
+    Some(ModelMetricInput {
+        model_id: model_id.clone(),
+        key: m.key.clone(),
+        point: MetricPoint {
+            step: m.step,
+            value: m.value,
+            timestamp: m.timestamp,
+        },
+        dataset_name: m.dataset_name.clone().filter(|d| !d.is_empty()),
+        dataset_digest: m.dataset_digest.clone().filter(|d| !d.is_empty()),
+    })
 }
 
 /// MLflow's `RunStatus` from its name or number.
@@ -128,7 +163,28 @@ pub(crate) fn log_metric(state: &AppState, req: LogMetric) -> ApiResult<Empty> {
         value,
         timestamp,
     };
-    state.store.log_metric(id, key, point)?;
+    let linked = model_metric(&mlflow::Metric {
+        key: key.to_owned(),
+        value,
+        timestamp,
+        step: point.step,
+        dataset_name: req.dataset_name.clone(),
+        dataset_digest: req.dataset_digest.clone(),
+        model_id: req.model_id.clone(),
+        run_id: None,
+    });
+    match linked {
+        // A point of a logged model: on the run and the model, in one write.
+        Some(m) => state.store.log_batch_linked(
+            id,
+            MetricBatch {
+                metrics: vec![(key.to_owned(), point)],
+                ..MetricBatch::default()
+            },
+            vec![m],
+        )?,
+        None => state.store.log_metric(id, key, point)?,
+    }
     Ok(Empty {})
 }
 
@@ -168,6 +224,7 @@ pub(crate) fn log_batch(state: &AppState, req: LogBatch) -> ApiResult<Empty> {
     for (i, t) in req.tags.iter().enumerate() {
         required_str(&t.key, &format!("tags[{i}].key"))?;
     }
+    let linked: Vec<ModelMetricInput> = req.metrics.iter().filter_map(model_metric).collect();
     let batch = MetricBatch {
         metrics: req
             .metrics
@@ -186,14 +243,21 @@ pub(crate) fn log_batch(state: &AppState, req: LogBatch) -> ApiResult<Empty> {
         params: req.params.into_iter().map(|p| (p.key, p.value)).collect(),
         tags: req.tags.into_iter().map(|t| (t.key, t.value)).collect(),
     };
-    state.store.log_batch(id, batch)?;
+    if linked.is_empty() {
+        state.store.log_batch(id, batch)?;
+    } else {
+        state.store.log_batch_linked(id, batch, linked)?;
+    }
     Ok(Empty {})
 }
 
 pub(crate) fn log_inputs(state: &AppState, req: LogInputs) -> ApiResult<Empty> {
     let id = run_id(required_str(&req.run_id, "run_id")?)?;
     let inputs: Vec<_> = req.datasets.iter().map(engine_dataset_input).collect();
-    if !inputs.is_empty() {
+    let models: Vec<String> = req.models.into_iter().map(|m| m.model_id).collect();
+    if !models.is_empty() {
+        state.store.log_inputs_linked(id, &inputs, &models)?;
+    } else if !inputs.is_empty() {
         state.store.log_inputs(id, &inputs)?;
     } else {
         // Still MLflow's checks: the run must exist and be active.

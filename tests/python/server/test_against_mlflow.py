@@ -71,6 +71,9 @@ def shape(v, key=None):
         # Params, tags and metrics come in storage order: compare them as sets by key.
         if all(isinstance(x, dict) and "key" in x for x in items):
             items.sort(key=lambda x: x["key"])
+        # A registered model's latest_versions come in MLflow's SQL row order (unspecified).
+        if key == "latest_versions":
+            items.sort(key=lambda x: int(x["version"]))
         return items
     return v
 
