@@ -288,8 +288,8 @@ fn integer_holds(value: i64, op: Op, rhs: &IntRhs) -> bool {
     let first = rhs.numbers.first().copied().flatten();
     match op {
         Op::Like | Op::ILike => text_holds(Some(&value.to_string()), op, &rhs.text),
-        Op::In => rhs.numbers.iter().any(|n| *n == Some(v)),
-        Op::NotIn => !rhs.numbers.iter().any(|n| *n == Some(v)),
+        Op::In => rhs.numbers.contains(&Some(v)),
+        Op::NotIn => !rhs.numbers.contains(&Some(v)),
         _ => match first {
             Some(x) => number_holds(v, op, x),
             None => matches!(op, Op::Ne | Op::Lt | Op::Le),
