@@ -44,12 +44,17 @@ pub mod limits;
 pub mod metric;
 mod mmap;
 mod names;
+pub mod outbox;
 mod segment;
 mod store;
 mod types;
 
 pub use error::{Error, Result};
 pub use metric::MetricPoint;
+pub use outbox::{
+    ExperimentOp, ForwardProgress, ForwardSettings, OutboxEntry, OutboxItem, OutboxSummary,
+    ParkedItem, RunCreated, RunDelta, SenderStatus,
+};
 pub use store::{
     CommitSummary, KeySets, MaintenanceStatus, MetricBatch, NewRun, PointPlan, ReadView,
     RunDigests, RunParts, RunRecord, RunUpdate, Series, SeriesBatch, Store, StoreOptions,

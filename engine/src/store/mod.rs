@@ -31,12 +31,15 @@ mod api;
 mod buffer;
 mod commit;
 mod compact;
+mod forward;
 mod indexing;
 mod owner;
 mod read;
 mod scan;
 #[cfg(test)]
 mod tests_faults;
+#[cfg(test)]
+mod tests_outbox;
 mod view;
 mod write;
 
@@ -269,6 +272,10 @@ impl Store {
             txn.open_table(catalog::PENDING)?;
             txn.open_table(catalog::SEGMENTS)?;
             txn.open_table(catalog::CHANGES)?;
+            txn.open_table(catalog::OUTBOX)?;
+            txn.open_table(catalog::OUTBOX_PARKED)?;
+            txn.open_table(catalog::REMOTE_RUNS)?;
+            txn.open_table(catalog::REMOTE_EXPERIMENTS)?;
             dict = Dict::load(&txn.open_table(KEY_NAMES)?)?;
         }
         // While this transaction holds the write lock no other process is
