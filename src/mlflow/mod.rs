@@ -15,7 +15,9 @@ mod error;
 mod json;
 mod messages;
 
-pub use convert::{INPUT_TAG_CONTEXT, engine_dataset_input, experiment_message, run_message};
+pub use convert::{
+    INPUT_TAG_CONTEXT, dataset_input_message, engine_dataset_input, experiment_message, run_message,
+};
 pub use error::{ErrorBody, ErrorCode};
 pub use json::{de_f64, de_i64, de_opt_i64, ser_f64};
 pub use messages::*;
