@@ -31,3 +31,8 @@ mod export_python;
 mod analysis;
 // The Python package's pytest suite: fluent API, run modes, MLflow plugin.
 mod python_package;
+// A real MLflow tracking server (python -m mlflow server) for the forwarding tests.
+mod mlflow_server;
+// Forwarding to that server: every write read back, an outage and a SIGKILL
+// mid-delivery, refused writes parked, the `forward` commands.
+mod forward;
