@@ -320,8 +320,34 @@ fn every_write_reaches_mlflow_and_reads_back_the_same() {
     );
     assert!(status.sender.last_error.is_none(), "{}", status.to_json());
 
+    // A sender that died after creating a run on the server, before it
+    // recorded the run's id: the next one finds that run instead of making a
+    // second one.
+    forward::stop(&store).unwrap();
+    let e = store.create_run(exp, NewRun::default()).unwrap().run_id;
+    store.log_metric(e, "loss", point(0, 0.5, t0)).unwrap();
+    store
+        .forward_progress(runstore::engine::ForwardProgress {
+            intents: vec![e],
+            ..Default::default()
+        })
+        .unwrap();
+    let remote_exp = store.remote_experiment_id(exp).unwrap().unwrap();
+    let (code, _) = server.post(
+        "runs/create",
+        &serde_json::json!({
+            "experiment_id": remote_exp,
+            "run_name": store.get_run(e).unwrap().run_name,
+            "start_time": store.get_run(e).unwrap().start_time,
+            "tags": [{"key": forward::TAG_SOURCE_RUN_ID, "value": e.to_string()}],
+        }),
+    );
+    assert_eq!(code, 200);
+    assert!(forward::start(&store).unwrap());
+    assert_eq!(forward::flush(&store, Some(FLUSH)).unwrap().parked, 0);
+
     let dump = server.dump();
-    let mut runs = vec![a, b, c, d];
+    let mut runs = vec![a, b, c, d, e];
     runs.extend(ingested);
     assert_forwarded(&store, &dump, &runs);
     let experiments = &dump["experiments"];

@@ -53,7 +53,7 @@ pub use error::{Error, Result};
 pub use metric::MetricPoint;
 pub use outbox::{
     ExperimentOp, ForwardProgress, ForwardSettings, OutboxEntry, OutboxItem, OutboxSummary,
-    ParkedItem, RunCreated, RunDelta, SenderStatus,
+    ParkedItem, RemoteRun, RunCreated, RunDelta, SenderStatus,
 };
 pub use store::{
     CommitSummary, KeySets, MaintenanceStatus, MetricBatch, NewRun, PointPlan, ReadView,

@@ -55,6 +55,14 @@ impl<'a> Delivery<'a> {
     }
 
     fn deliver(&mut self, items: Vec<OutboxItem>) -> Result<(), Stop> {
+        let new_runs: Vec<RunId> = items
+            .iter()
+            .filter_map(|i| match &i.entry {
+                OutboxEntry::Run(d) if d.created.is_some() => Some(d.run_id),
+                _ => None,
+            })
+            .collect();
+        self.resolver.intend(self.store, &new_runs)?;
         let mut groups: Vec<(RunId, Vec<Pending>)> = Vec::new();
         let mut index: HashMap<RunId, usize> = HashMap::new();
         for item in items {

@@ -3,23 +3,25 @@
 //! * An experiment is the server's experiment of the same name (or the one
 //!   configured target experiment), found with `experiments/get-by-name`
 //!   and created when missing.
-//! * A run is created with a `runstore.run_id` tag; before creating one, the
-//!   sender searches for that tag, so a run created just before a crash (its
-//!   id not yet recorded) is found instead of created twice.
+//! * A run is created with a `runstore.run_id` tag. Before creating runs,
+//!   the sender records its intent in the store (one commit per window);
+//!   a run with an intent from before (a sender that died, perhaps after
+//!   creating it but before recording its id) is searched for by that tag
+//!   first, so no run is created twice.
 //! * A run the outbox never saw created (forwarding was turned on after)
 //!   is created from the store's current state of it: attributes, params,
 //!   tags and inputs (not its earlier metric points).
 //! * `mlflow.parentRunId` tags name the parent's id on the server.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::batch::{Pending, build_chunk, consume, request};
 use super::client::Client;
 use super::context::{Failure, Stop, StoreRef};
 use super::remote::TAG_SOURCE_RUN_ID;
 use crate::engine::{
-    ExperimentId, LifecycleStage, Run, RunCreated, RunDelta, RunId, RunStatus, TAG_PARENT_RUN_ID,
-    TAG_RUN_NAME, TAG_USER,
+    ExperimentId, ForwardProgress, LifecycleStage, RemoteRun, Run, RunCreated, RunDelta, RunId,
+    RunStatus, TAG_PARENT_RUN_ID, TAG_RUN_NAME, TAG_USER,
 };
 use crate::mlflow::{CreateRun, KeyValue, LogInputs, UpdateRun, dataset_input_message};
 
@@ -33,6 +35,8 @@ pub(crate) struct Resolver {
     target_id: Option<String>,
     runs: HashMap<RunId, String>,
     experiments: HashMap<ExperimentId, String>,
+    /// Runs whose intent to create this sender recorded and has not tried.
+    fresh: HashSet<RunId>,
     /// Ids learnt since the last report (to be made durable by it).
     pub learnt_runs: Vec<(RunId, String)>,
     /// Likewise for experiments.
@@ -51,6 +55,7 @@ impl Resolver {
             target_id: None,
             runs: HashMap::new(),
             experiments: HashMap::new(),
+            fresh: HashSet::new(),
             learnt_runs: Vec::new(),
             learnt_experiments: Vec::new(),
             notes: Vec::new(),
@@ -149,9 +154,14 @@ impl Resolver {
         if let Some(remote) = self.runs.get(&run) {
             return Ok(Some(remote.clone()));
         }
-        if let Some(remote) = store.get()?.remote_run_id(run)? {
-            self.runs.insert(run, remote.clone());
-            return Ok(Some(remote));
+        match store.get()?.remote_run(run)? {
+            RemoteRun::Known(remote) => {
+                self.runs.insert(run, remote.clone());
+                return Ok(Some(remote));
+            }
+            // This sender recorded the intent and has not tried yet: no copy.
+            RemoteRun::Intended if self.fresh.contains(&run) => return Ok(None),
+            RemoteRun::Intended | RemoteRun::Unknown => {}
         }
         // No experiment there, no run there: nothing is created to find out.
         let Some(exp) = self.existing_experiment(client, store, experiment)? else {
@@ -162,6 +172,35 @@ impl Resolver {
             self.learn_run(run, remote.clone());
         }
         Ok(found)
+    }
+
+    /// Records, in one commit, the intent to create those of `runs` the
+    /// store knows nothing of: until they are tried, this sender knows
+    /// there is no copy to search for (one call less per new run); after a
+    /// crash, the next sender sees the intent and searches first.
+    pub fn intend(&mut self, store: &StoreRef, runs: &[RunId]) -> Result<(), Stop> {
+        let store = store.get()?;
+        let mut intents = Vec::new();
+        for &run in runs {
+            if self.runs.contains_key(&run) || self.fresh.contains(&run) {
+                continue;
+            }
+            match store.remote_run(run)? {
+                RemoteRun::Unknown => intents.push(run),
+                RemoteRun::Known(remote) => {
+                    self.runs.insert(run, remote);
+                }
+                RemoteRun::Intended => {}
+            }
+        }
+        if !intents.is_empty() {
+            store.forward_progress(ForwardProgress {
+                intents: intents.clone(),
+                ..ForwardProgress::default()
+            })?;
+            self.fresh.extend(intents);
+        }
+        Ok(())
     }
 
     fn learn_run(&mut self, run: RunId, remote: String) {
@@ -226,6 +265,8 @@ impl Resolver {
             start_time: Some(start_time),
             tags,
         };
+        // Tried from now on: if the answer is lost, the copy may exist.
+        self.fresh.remove(&run);
         let remote = client.create_run(&request)?;
         self.learn_run(run, remote.clone());
         if let Some(local) = local {

@@ -279,6 +279,9 @@ pub struct ForwardProgress {
     /// Entries, or parts of entries, the server refused for good, with its
     /// reason: kept in the parked table (parts of one entry are merged).
     pub parked: Vec<(OutboxItem, String)>,
+    /// Runs the sender is about to create on the server, recorded before it
+    /// tries (see [`RemoteRun::Intended`]).
+    pub intents: Vec<RunId>,
     /// Remote run ids learnt.
     pub runs: Vec<(RunId, String)>,
     /// Remote experiment ids learnt.
@@ -294,6 +297,7 @@ impl ForwardProgress {
     /// Whether it reports nothing.
     pub fn is_empty(&self) -> bool {
         self.done.is_empty()
+            && self.intents.is_empty()
             && self.remainders.is_empty()
             && self.parked.is_empty()
             && self.runs.is_empty()
@@ -301,6 +305,19 @@ impl ForwardProgress {
             && self.points == 0
             && self.error.is_none()
     }
+}
+
+/// What the store knows of a run's copy on the forwarding target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RemoteRun {
+    /// Nothing: no sender recorded an intent to create it.
+    Unknown,
+    /// A sender recorded that it was about to create it: the copy may exist
+    /// (the sender may have died before learning its id), so look for it
+    /// before creating it.
+    Intended,
+    /// The copy's id.
+    Known(String),
 }
 
 /// The outbox at a glance.

@@ -9,8 +9,8 @@ use crate::catalog::forward::{decode_parked, load_settings, load_status, open_op
 use crate::catalog::{META, OUTBOX, OUTBOX_PARKED, REMOTE_EXPERIMENTS, REMOTE_RUNS};
 use crate::error::Result;
 use crate::outbox::{
-    ForwardProgress, ForwardSettings, OutboxItem, OutboxSummary, ParkedItem, SenderStatus,
-    decode_item, peek_run,
+    ForwardProgress, ForwardSettings, OutboxItem, OutboxSummary, ParkedItem, RemoteRun,
+    SenderStatus, decode_item, peek_run,
 };
 use crate::types::{ExperimentId, RunId};
 
@@ -134,13 +134,17 @@ impl Store {
         load_status(&txn.open_table(META)?)
     }
 
-    /// The forwarding target's id of run `run`, once learnt.
-    pub fn remote_run_id(&self, run: RunId) -> Result<Option<String>> {
+    /// What the store knows of run `run`'s copy on the forwarding target.
+    pub fn remote_run(&self, run: RunId) -> Result<RemoteRun> {
         let txn = self.begin_read()?;
         let Some(table) = open_optional(&txn, REMOTE_RUNS)? else {
-            return Ok(None);
+            return Ok(RemoteRun::Unknown);
         };
-        Ok(table.get(run.as_u128())?.map(|v| v.value().to_owned()))
+        Ok(match table.get(run.as_u128())? {
+            None => RemoteRun::Unknown,
+            Some(v) if v.value().is_empty() => RemoteRun::Intended,
+            Some(v) => RemoteRun::Known(v.value().to_owned()),
+        })
     }
 
     /// The forwarding target's id of experiment `id`, once learnt.

@@ -3,7 +3,9 @@
 
 use super::{NewRun, RunRecord, RunUpdate, Store, StoreOptions};
 use crate::metric::MetricPoint;
-use crate::outbox::{ExperimentOp, ForwardProgress, OutboxEntry, OutboxItem, RunCreated, RunDelta};
+use crate::outbox::{
+    ExperimentOp, ForwardProgress, OutboxEntry, OutboxItem, RemoteRun, RunCreated, RunDelta,
+};
 use crate::types::{DatasetInput, LifecycleStage, RunId, RunStatus};
 
 fn store() -> (tempfile::TempDir, std::sync::Arc<Store>) {
@@ -304,6 +306,7 @@ fn reports_remove_rewrite_and_park_entries() {
             done: vec![seqs[0], seqs[1], seqs[3]],
             remainders: vec![rest.clone()],
             parked: vec![(parked.clone(), "too long".into())],
+            intents: vec![run],
             runs: vec![(run, "remote-run".into())],
             experiments: vec![(exp, "7".into())],
             points: 5,
@@ -319,8 +322,8 @@ fn reports_remove_rewrite_and_park_entries() {
     assert_eq!(parked_now[0].item, parked);
     assert_eq!(parked_now[0].reason, "too long");
     assert_eq!(
-        store.remote_run_id(run).unwrap().as_deref(),
-        Some("remote-run")
+        store.remote_run(run).unwrap(),
+        RemoteRun::Known("remote-run".into())
     );
     assert_eq!(
         store.remote_experiment_id(exp).unwrap().as_deref(),
@@ -349,7 +352,9 @@ fn reports_remove_rewrite_and_park_entries() {
     assert_eq!(back[1], parked);
     // Another target forgets the remote ids; the setting outlives the handle.
     store.set_forwarding(true, "server-2").unwrap();
-    assert_eq!(store.remote_run_id(run).unwrap(), None);
+    assert_eq!(store.remote_run(run).unwrap(), RemoteRun::Unknown);
+    // An intent to create a run is kept until its id is learnt, never over it.
+    again_intent(&store, run);
     drop(store);
     let again = Store::open_with(
         dir.path(),
@@ -419,4 +424,25 @@ fn parts_of_one_entry_parked_at_different_times_are_merged() {
         panic!()
     };
     assert_eq!(d.params.len(), 3);
+}
+
+fn again_intent(store: &Store, run: RunId) {
+    let intend = || {
+        store
+            .forward_progress(ForwardProgress {
+                intents: vec![run],
+                ..ForwardProgress::default()
+            })
+            .unwrap();
+    };
+    intend();
+    assert_eq!(store.remote_run(run).unwrap(), RemoteRun::Intended);
+    store
+        .forward_progress(ForwardProgress {
+            runs: vec![(run, "r".into())],
+            ..ForwardProgress::default()
+        })
+        .unwrap();
+    intend();
+    assert_eq!(store.remote_run(run).unwrap(), RemoteRun::Known("r".into()));
 }

@@ -74,6 +74,11 @@ impl WriteBatch<'_> {
                 }
             }
             let mut runs = txn.open_table(REMOTE_RUNS)?;
+            for run in &progress.intents {
+                if runs.get(run.as_u128())?.is_none() {
+                    runs.insert(run.as_u128(), "")?;
+                }
+            }
             for (run, remote) in &progress.runs {
                 runs.insert(run.as_u128(), remote.as_str())?;
             }
