@@ -40,6 +40,11 @@ pub enum Error {
     /// Rendering output (a chart, a column of a SQL answer) failed.
     #[error("{0}")]
     Output(String),
+
+    /// Forwarding to an MLflow server could not do what was asked (a
+    /// flush timed out, nothing can deliver the outbox).
+    #[error("forwarding: {0}")]
+    Forward(String),
 }
 
 impl Error {
@@ -49,7 +54,7 @@ impl Error {
             Error::Engine(e) => e.is_user_error(),
             Error::Query(e) => e.is_user_error(),
             Error::BadRecord { .. } | Error::Usage(_) => true,
-            Error::Io { .. } | Error::Output(_) => false,
+            Error::Io { .. } | Error::Output(_) | Error::Forward(_) => false,
         }
     }
 
@@ -64,6 +69,7 @@ impl Error {
             Error::Query(e) if e.is_user_error() => "INVALID_PARAMETER_VALUE",
             Error::BadRecord { .. } | Error::Usage(_) => "INVALID_PARAMETER_VALUE",
             Error::Query(_) | Error::Io { .. } | Error::Output(_) => "INTERNAL_ERROR",
+            Error::Forward(_) => "TEMPORARILY_UNAVAILABLE",
         }
     }
 

@@ -7,7 +7,7 @@
 //! This crate is the library facade and the `runstore` command-line tool. It
 //! re-exports the storage engine ([`engine`]) and adds what sits around it:
 //! the JSON Lines run-record format ([`record`]), batched ingest ([`ingest`]),
-//! run search ([`search`]), export, SQL and curve comparison ([`analysis`]), output formats ([`output`]) and the sample data of `runstore demo` ([`demo`]).
+//! run search ([`search`]), forwarding to an MLflow server ([`forward`]), export, SQL and curve comparison ([`analysis`]), output formats ([`output`]) and the sample data of `runstore demo` ([`demo`]).
 //!
 //! ```
 //! use runstore::{Store, ingest::{ingest, IngestOptions}};
@@ -25,6 +25,7 @@ pub use runstore_engine as engine;
 pub mod analysis;
 pub mod demo;
 mod error;
+pub mod forward;
 pub mod ingest;
 pub mod mlflow;
 pub mod output;

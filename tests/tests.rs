@@ -36,3 +36,8 @@ mod python_package;
 // `runstore serve` under the real `mlflow` client: fluent API, artifacts, logged models,
 // the registry, the conformance corpora, the web UI in Chromium, 8 clients under load.
 mod server_mlflow;
+// A real MLflow tracking server (python -m mlflow server) for the forwarding tests.
+mod mlflow_server;
+// Forwarding to that server: every write read back, an outage and a SIGKILL
+// mid-delivery, refused writes parked, the `forward` commands.
+mod forward;

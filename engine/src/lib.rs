@@ -51,6 +51,7 @@ mod mmap;
 pub mod model_limits;
 mod model_types;
 mod names;
+pub mod outbox;
 mod segment;
 mod store;
 mod types;
@@ -61,6 +62,10 @@ pub use model_types::{
     ArtifactEntry, ArtifactListing, LoggedModel, LoggedModelStatus, ModelMetric, ModelMetricInput,
     ModelVersion, ModelVersionStage, NewLoggedModel, NewModelVersion, RegisteredModel,
     RunModelOutput, VersionArg, check_artifact_dir, check_artifact_path,
+};
+pub use outbox::{
+    ExperimentOp, ForwardProgress, ForwardSettings, OutboxEntry, OutboxItem, OutboxSummary,
+    ParkedItem, RemoteRun, RunCreated, RunDelta, SenderStatus,
 };
 pub use store::{
     CommitSummary, KeySets, MaintenanceStatus, MetricBatch, NewRun, PointPlan, ReadView,

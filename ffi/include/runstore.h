@@ -252,6 +252,66 @@ rs_result rs_experiments_search_json(const rs_store *store,
                                      const char *request_json,
                                      char **out_json);
 
+// Forwards the writes of `store` to the MLflow tracking server at `uri`
+// (`http://` or `https://`) from now on: saves the setting in the store's
+// `runstore.toml` (where every process writing the store finds it; the
+// environment variables `RUNSTORE_FORWARD_MLFLOW_URI`… override it),
+// turns recording on, and starts this process's sender.
+//
+// `experiment` (NULL: each run goes to the server's experiment named like
+// its own) names one experiment for every run. `token` (bearer) or
+// `username` and `password` (basic authentication) may be NULL.
+//
+// # Safety
+//
+// `uri` and the optional strings must be NULL or NUL-terminated strings.
+rs_result rs_forward_configure(const rs_store *store,
+                               const char *uri,
+                               const char *experiment,
+                               const char *token,
+                               const char *username,
+                               const char *password);
+
+// Stops forwarding the writes of `store`: removes the setting from its
+// `runstore.toml` and stops recording. What is already recorded stays in
+// the outbox until some sender delivers it.
+rs_result rs_forward_disable(const rs_store *store);
+
+// Forwarding's state as JSON (what `runstore forward status --format
+// json` prints): `recording`, `configured`, `sender_active`, `pending`
+// (entries, bytes, lag, per run), `parked` (each with the server's
+// reason), `last_error`, `last_success_ms`, `delivered`. On success
+// `*out_json` receives it, to free with `rs_string_free`.
+//
+// # Safety
+//
+// `out_json` must be NULL or a writable `char *`.
+rs_result rs_forward_status_json(const rs_store *store,
+                                 char **out_json);
+
+// Commits buffered writes and waits until every recorded write of `store`
+// is delivered (or parked), at most `timeout_ms` milliseconds (negative:
+// no limit). A timeout fails with `RS_FAILURE` (`rs_last_error_code`:
+// `TEMPORARILY_UNAVAILABLE`) and a message saying what is left and the
+// sender's last error. On success `*parked_out` receives the number of
+// parked entries (refused by the server; see `rs_forward_status_json`).
+//
+// # Safety
+//
+// `parked_out` must be NULL or a writable `uint64_t`.
+rs_result rs_forward_flush(const rs_store *store,
+                           int64_t timeout_ms,
+                           uint64_t *parked_out);
+
+// Queues every parked entry of `store` again (after the cause was fixed on
+// the server); `*count_out` receives how many.
+//
+// # Safety
+//
+// `count_out` must be NULL or a writable `uint64_t`.
+rs_result rs_forward_retry_parked(const rs_store *store,
+                                  uint64_t *count_out);
+
 // Logs one point of metric `key` of run `run_id` (MLflow's `log_metric`):
 // `value` (NaN and ±infinity are kept), `timestamp` in milliseconds since
 // the epoch, `step` (MLflow's default is 0). Durable when it returns.
@@ -490,7 +550,9 @@ rs_result rs_run_get_json(const rs_store *store, const char *run_id, char **out_
 // Opens the store in directory `dir` (UTF-8).
 //
 // With `read_only` false the store is opened for reading and writing and
-// created when missing; with `read_only` true it must exist (else
+// created when missing (and when forwarding to an MLflow server is
+// configured — `runstore.toml` in `dir`, or `RUNSTORE_FORWARD_MLFLOW_URI` —
+// this process starts delivering the store's outbox); with `read_only` true it must exist (else
 // `RS_BAD_INPUT`) and only searches and histories work on it. On success
 // `*out` receives a new handle to free with `rs_store_free`; on failure
 // `*out` is left unchanged.

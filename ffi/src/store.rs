@@ -13,7 +13,9 @@ use crate::strings::{bytes_arg, out_arg, str_arg};
 /// Opens the store in directory `dir` (UTF-8).
 ///
 /// With `read_only` false the store is opened for reading and writing and
-/// created when missing; with `read_only` true it must exist (else
+/// created when missing (and when forwarding to an MLflow server is
+/// configured — `runstore.toml` in `dir`, or `RUNSTORE_FORWARD_MLFLOW_URI` —
+/// this process starts delivering the store's outbox); with `read_only` true it must exist (else
 /// `RS_BAD_INPUT`) and only searches and histories work on it. On success
 /// `*out` receives a new handle to free with `rs_store_free`; on failure
 /// `*out` is left unchanged.
@@ -35,7 +37,9 @@ pub unsafe extern "C" fn rs_store_open(
         let store = if read_only {
             Store::open_read_only(dir)?
         } else {
-            Store::open(dir)?
+            let store = Store::open(dir)?;
+            runstore::forward::start(&store)?;
+            store
         };
         let handle = register(store);
         // SAFETY: `out` is non-NULL (checked) and the caller promises it

@@ -11,6 +11,8 @@ mod arguments;
 mod roundtrip;
 // Experiments, runs, logging, buffered writes, Arrow streams, handles, threads.
 mod typed;
+// Forwarding to an MLflow server: configure, status, flush, retry, disable.
+mod forward;
 // include/runstore.h declares exactly the exported functions and statuses.
 mod header;
 // tests/c/smoke.c, compiled with the system `cc` against the cdylib.

@@ -20,6 +20,13 @@ from . import fluent as _fluent
 from ._lib import RunstoreError, version
 from .client import RunstoreClient
 from .entities import Experiment, Metric, Run, RunData, RunInfo
+from .forward import (
+    configure_forwarding,
+    disable_forwarding,
+    forward_flush,
+    forward_retry_parked,
+    forward_status,
+)
 from .fluent import (
     ActiveRun,
     active_run,
@@ -92,9 +99,14 @@ __all__ = [
     "RunstoreError",
     "Store",
     "active_run",
+    "configure_forwarding",
     "delete_tag",
+    "disable_forwarding",
     "end_run",
     "flush",
+    "forward_flush",
+    "forward_retry_parked",
+    "forward_status",
     "get_metric_history",
     "get_run",
     "get_store_path",

@@ -256,6 +256,40 @@ class Store:
             )
         )
 
+    # -- forwarding to an MLflow server -----------------------------------------
+
+    def configure_forwarding(self, uri, experiment=None, token=None, username=None, password=None) -> None:
+        """Forwards this store's writes to the MLflow server at ``uri`` from now on
+        (saved in the store's ``runstore.toml``; starts this process's sender)."""
+        check(
+            lib().rs_forward_configure(
+                self._h(), enc(uri), enc(experiment), enc(token), enc(username), enc(password)
+            )
+        )
+
+    def disable_forwarding(self) -> None:
+        """Stops recording writes for forwarding (what is recorded stays queued)."""
+        check(lib().rs_forward_disable(self._h()))
+
+    def forward_status(self) -> dict:
+        """Forwarding's state: pending entries (per run, lag), parked ones with the
+        server's reasons, the last error and the last success."""
+        return take_json(lib().rs_forward_status_json, self._h())
+
+    def forward_flush(self, timeout=None) -> int:
+        """Waits until every recorded write is delivered (at most ``timeout`` seconds);
+        returns how many are parked. Raises :class:`RunstoreError` on timeout."""
+        ms = -1 if timeout is None else max(0, int(timeout * 1000))
+        parked = c_uint64()
+        check(lib().rs_forward_flush(self._h(), ms, byref(parked)))
+        return parked.value
+
+    def forward_retry_parked(self) -> int:
+        """Queues every parked entry again; returns how many."""
+        count = c_uint64()
+        check(lib().rs_forward_retry_parked(self._h(), byref(count)))
+        return count.value
+
     # -- reading --------------------------------------------------------------
 
     def search_page(self, **query) -> dict:

@@ -6,6 +6,7 @@ mod compare;
 mod demo;
 mod experiments;
 mod export;
+mod forward;
 mod history;
 mod ingest;
 mod runs;
@@ -33,6 +34,7 @@ Examples:
   runstore --db ./store export ./out --experiment mnist   Parquet files for pandas, DuckDB, Spark
   runstore --db ./store sql \"SELECT key, COUNT(*) FROM metrics GROUP BY key\"
   runstore --db ./store compare --metric loss --filter \"params.lr = '0.01'\" --plot loss.svg
+  runstore --db ./store forward status             writes forwarded to an MLflow server
 ";
 
 /// `runstore sql --help`: the tables and the worked examples (the same
@@ -156,6 +158,20 @@ Examples:
   runstore --db ./store serve --ui --port 8080
   runstore --db ./store serve --host 0.0.0.0 --token \"$TOKEN\" --artifacts-root /data/artifacts")]
     Serve(serve::Args),
+    /// Forward writes to an MLflow tracking server: status, flush,
+    /// retry-parked, configure, disable.
+    #[command(after_help = "\
+With forwarding configured (runstore.toml in the store, or RUNSTORE_FORWARD_MLFLOW_URI),
+every write is also recorded in the store's outbox, in the same transaction, and a
+sender delivers it through MLflow's REST API: in order per run, coalesced into
+runs/log-batch calls, retried with backoff while the server is down, exactly once.
+
+Examples:
+  runstore --db ./store forward configure --uri http://mlflow.internal:5000
+  runstore --db ./store forward status
+  runstore --db ./store forward flush --timeout 60
+  runstore --db ./store forward retry-parked")]
+    Forward(forward::Args),
     /// Make a sample store of a few hundred runs and show what runstore does.
     #[command(
         after_help = "Without --db (or RUNSTORE_DB) the sample store goes in a new temporary directory."
@@ -178,6 +194,7 @@ pub fn run() -> i32 {
         Command::Sql(args) => sql::run(&store_dir(db), args),
         Command::Compare(args) => compare::run(&store_dir(db), args),
         Command::Serve(args) => serve::run(&store_dir(db), args),
+        Command::Forward(args) => forward::run(&store_dir(db), args),
         Command::Demo(args) => demo::run(db, args),
     };
     match outcome {
@@ -198,7 +215,11 @@ fn open_writable(db: &std::path::Path) -> Result<std::sync::Arc<runstore::Store>
         background_owner: false,
         ..runstore::StoreOptions::default()
     };
-    Ok(runstore::Store::open_with(db, options)?)
+    let store = runstore::Store::open_with(db, options)?;
+    // With forwarding configured, this command's writes are recorded for a
+    // sender (`runstore forward flush`, or any process forwarding) to deliver.
+    runstore::forward::prepare(&store)?;
+    Ok(store)
 }
 
 /// Splits a `KEY=VALUE` argument.

@@ -68,6 +68,9 @@ pub fn run(db: &std::path::Path, args: Args) -> Result<(), Error> {
         log_requests: !args.quiet,
     };
     let store = runstore::Store::open(db)?;
+    // Forwarding configured for this store: this long-lived process is its
+    // sender (a thread of its own, off the runtime).
+    let forwarding = runstore::forward::start(&store)?;
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     runtime.enable_all();
     if let Some(n) = args.workers {
@@ -85,6 +88,9 @@ pub fn run(db: &std::path::Path, args: Args) -> Result<(), Error> {
         );
         if ui {
             eprintln!("runstore serve: MLflow UI at http://{addr}/");
+        }
+        if forwarding {
+            eprintln!("runstore serve: forwarding every write (runstore forward status)");
         }
     }))
 }

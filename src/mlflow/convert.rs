@@ -76,14 +76,16 @@ pub fn run_message(r: &engine::Run) -> Run {
                 .collect(),
         },
         inputs: RunInputs {
-            dataset_inputs: r.inputs.iter().map(dataset_input).collect(),
+            dataset_inputs: r.inputs.iter().map(dataset_input_message).collect(),
             model_inputs: Vec::new(),
         },
         outputs: Some(Default::default()),
     }
 }
 
-fn dataset_input(i: &engine::DatasetInput) -> DatasetInput {
+/// A dataset input as MLflow's `DatasetInput` message (its context as the
+/// `mlflow.data.context` input tag).
+pub fn dataset_input_message(i: &engine::DatasetInput) -> DatasetInput {
     DatasetInput {
         tags: i
             .context

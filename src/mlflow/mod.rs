@@ -16,7 +16,9 @@ mod json;
 mod messages;
 mod models;
 
-pub use convert::{INPUT_TAG_CONTEXT, engine_dataset_input, experiment_message, run_message};
+pub use convert::{
+    INPUT_TAG_CONTEXT, dataset_input_message, engine_dataset_input, experiment_message, run_message,
+};
 pub use error::{ErrorBody, ErrorCode};
 pub use json::{de_f64, de_i64, de_opt_i64, de_opt_text, parse_f64, ser_f64};
 pub use messages::*;

@@ -6,6 +6,7 @@ mod batches;
 mod compare;
 mod csv;
 mod experiments;
+mod forward;
 mod history;
 mod json;
 pub mod plot;
@@ -17,6 +18,7 @@ pub use arrow_batch::{history_batch, runs_batch};
 pub use batches::BatchWriter;
 pub use compare::write_comparison;
 pub use experiments::{experiment_json, write_experiments};
+pub use forward::write_forward_status;
 pub use history::write_history;
 pub use runs::{RunsPage, run_json, write_runs};
 

@@ -122,6 +122,11 @@ impl Dict {
         self.keys.get(key).copied()
     }
 
+    /// The key with id `id`, if interned.
+    pub fn key_name(&self, id: u32) -> Option<&str> {
+        self.key_names.get(id as usize).map(|k| &**k)
+    }
+
     /// Interns `key`, adding it to the catalog if new.
     pub fn intern_key(
         &mut self,

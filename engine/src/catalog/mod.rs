@@ -7,6 +7,7 @@
 //! can always be rebuilt from it.
 
 pub(crate) mod dict;
+pub(crate) mod forward;
 pub(crate) mod id_filter;
 pub(crate) mod models;
 pub(crate) mod rows;
@@ -45,6 +46,18 @@ pub(crate) const SEGMENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("s
 /// (commit sequence, run ordinal) → (): which runs each commit changed, for
 /// the search index to catch up from its last snapshot.
 pub(crate) const CHANGES: TableDefinition<(u64, u32), ()> = TableDefinition::new("changes");
+
+/// Sequence number → an encoded outbox entry ([`crate::outbox`]): the
+/// writes not yet delivered to the forwarding target.
+pub(crate) const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
+/// Sequence number → an outbox entry the target refused, with the reason
+/// ([`forward::encode_parked`]).
+pub(crate) const OUTBOX_PARKED: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox_parked");
+/// Run id → the forwarding target's id of the run.
+pub(crate) const REMOTE_RUNS: TableDefinition<u128, &str> = TableDefinition::new("remote_runs");
+/// Experiment id → the forwarding target's id of the experiment.
+pub(crate) const REMOTE_EXPERIMENTS: TableDefinition<u32, &str> =
+    TableDefinition::new("remote_experiments");
 
 /// The series id of a run's metric key: `ordinal << 32 | key id`.
 #[inline]

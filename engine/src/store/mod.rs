@@ -31,6 +31,7 @@ mod api;
 mod buffer;
 mod commit;
 mod compact;
+mod forward;
 mod indexing;
 mod models;
 mod owner;
@@ -38,6 +39,8 @@ mod read;
 mod scan;
 #[cfg(test)]
 mod tests_faults;
+#[cfg(test)]
+mod tests_outbox;
 mod view;
 mod write;
 
@@ -271,6 +274,10 @@ impl Store {
             txn.open_table(catalog::SEGMENTS)?;
             txn.open_table(catalog::CHANGES)?;
             catalog::models::create_tables(&txn)?;
+            txn.open_table(catalog::OUTBOX)?;
+            txn.open_table(catalog::OUTBOX_PARKED)?;
+            txn.open_table(catalog::REMOTE_RUNS)?;
+            txn.open_table(catalog::REMOTE_EXPERIMENTS)?;
             dict = Dict::load(&txn.open_table(KEY_NAMES)?)?;
         }
         // While this transaction holds the write lock no other process is

@@ -8,6 +8,7 @@ use crate::catalog::rows::{ExperimentRow, decode, encode};
 use crate::catalog::{EXPERIMENT_NAMES, EXPERIMENTS};
 use crate::error::{Error, Result};
 use crate::limits;
+use crate::outbox::ExperimentOp;
 use crate::store::now_ms;
 use crate::types::{ExperimentId, LifecycleStage};
 
@@ -56,6 +57,11 @@ impl WriteBatch<'_> {
         txn.open_table(EXPERIMENTS)?
             .insert(id, encode(&row)?.as_slice())?;
         txn.open_table(EXPERIMENT_NAMES)?.insert(name, id)?;
+        self.note_experiment(ExperimentOp::Created {
+            id: ExperimentId(id),
+            name: name.to_owned(),
+            tags: Vec::new(),
+        });
         Ok(ExperimentId(id))
     }
 
@@ -105,6 +111,7 @@ impl WriteBatch<'_> {
         let id = self.create_experiment(name)?;
         let location = artifact_location.map(str::to_owned);
         let tags = tags.to_vec();
+        self.note_experiment_tags(id, &tags);
         self.update_experiment(id, |row| {
             if let Some(l) = location {
                 row.artifact_location = l;
@@ -141,6 +148,10 @@ impl WriteBatch<'_> {
         })?;
         self.experiment_ids.remove(old.as_str());
         let new_name = new_name.to_owned();
+        self.note_experiment(ExperimentOp::Renamed {
+            id,
+            name: new_name.clone(),
+        });
         self.update_experiment(id, |row| {
             row.name = new_name;
             Ok(())
@@ -174,6 +185,11 @@ impl WriteBatch<'_> {
         let row = self.experiment_row(id.0)?;
         require_active(id, &row, "tag")?;
         let (key, value) = (key.to_owned(), value.to_owned());
+        self.note_experiment(ExperimentOp::TagSet {
+            id,
+            key: key.clone(),
+            value: value.clone(),
+        });
         self.update_experiment(id, |row| {
             set_sorted(&mut row.tags, key, value);
             Ok(())
@@ -192,6 +208,10 @@ impl WriteBatch<'_> {
             )));
         }
         let key = key.to_owned();
+        self.note_experiment(ExperimentOp::TagDeleted {
+            id,
+            key: key.clone(),
+        });
         self.update_experiment(id, |row| {
             row.tags.retain(|(k, _)| *k != key);
             Ok(())
@@ -219,6 +239,10 @@ impl WriteBatch<'_> {
                 self.restore_run(run)?;
             }
         }
+        self.note_experiment(match stage {
+            LifecycleStage::Deleted => ExperimentOp::Deleted { id },
+            LifecycleStage::Active => ExperimentOp::Restored { id },
+        });
         self.update_experiment(id, |row| {
             row.lifecycle = stage.code();
             Ok(())

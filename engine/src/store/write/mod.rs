@@ -14,7 +14,9 @@
 //! committing it).
 
 mod experiments;
+mod forward;
 mod out;
+mod outbox;
 mod records;
 mod validate;
 
@@ -29,6 +31,7 @@ use std::sync::MutexGuard;
 use redb::WriteTransaction;
 
 use super::{Store, Writer, now_ms};
+use crate::catalog::META;
 use crate::catalog::dict::{DictTables, DictUndo};
 use crate::catalog::rows::{ExperimentRow, RunRow};
 use crate::catalog::series_id;
@@ -37,6 +40,7 @@ use crate::error::{Error, Result};
 use crate::limits;
 use crate::metric::{MetricPoint, is_later};
 use crate::names::random_run_name;
+use crate::outbox::{ExperimentOp, ForwardSettings};
 use crate::segment::PointColumns;
 use crate::types::{
     DatasetInput, ExperimentId, LifecycleStage, RunId, RunStatus, TAG_RUN_NAME, TAG_USER,
@@ -78,6 +82,11 @@ pub struct WriteBatch<'s> {
     /// ever adds experiments, so an entry cannot go stale.)
     experiment_rows: HashMap<u32, ExperimentRow>,
     experiment_ids: HashMap<Box<str>, u32>,
+    /// The forwarding settings when forwarding is on: then the commit
+    /// records what it changed in the outbox ([`outbox`]).
+    forward: Option<ForwardSettings>,
+    /// Experiment operations of this batch, for the outbox (forwarding on only).
+    experiment_ops: Vec<ExperimentOp>,
 }
 
 impl<'s> WriteBatch<'s> {
@@ -86,6 +95,10 @@ impl<'s> WriteBatch<'s> {
         let points = std::mem::take(&mut writer.spare_points);
         let runs = std::mem::take(&mut writer.spare_runs);
         state.seq += 1;
+        let forward = Some(crate::catalog::forward::load_settings(
+            &txn.open_table(META)?,
+        )?)
+        .filter(|s| s.enabled);
         Ok(WriteBatch {
             store,
             writer,
@@ -98,6 +111,8 @@ impl<'s> WriteBatch<'s> {
             failed: false,
             experiment_rows: HashMap::default(),
             experiment_ids: HashMap::default(),
+            forward,
+            experiment_ops: Vec::new(),
         })
     }
 

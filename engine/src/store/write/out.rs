@@ -73,6 +73,7 @@ impl WriteBatch<'_> {
             retain_new(&mut points, &stored);
         }
         summary.points_written = points.len();
+        self.record_outbox(txn, &points)?;
         if points.len() >= self.store.options.direct_segment_points {
             add_segment(txn, &mut self.state, &self.store.segments_dir(), &points)?;
             summary.wrote_segment = true;
