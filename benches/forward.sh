@@ -21,7 +21,7 @@ target="${CARGO_TARGET_DIR:-$root/target}"
 work="${RUNSTORE_BENCH_DIR:-$target/bench-forward}"
 python="${RUNSTORE_TEST_PYTHON:-$target/test-venv/bin/python}"
 rm -rf "$work"; mkdir -p "$work"
-(cd "$root" && cargo build --release --quiet --workspace --bins)
+(cd "$root" && cargo build --release --quiet --workspace --all-targets)
 bench="$target/release/runstore-forward"
 port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 uri="http://127.0.0.1:$port"

@@ -29,6 +29,10 @@ sys.path.insert(0, HERE)
 
 from gen_workload import record  # noqa: E402
 
+# The client prints a "View run" link per ended run; the table is the output.
+os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "1")
+
 QUERIES = [
     ("Q1", "metrics.m00 > 0.9", [], 1000),
     ("Q2", "params.p02 = 'adam' AND metrics.m01 < 0.5", [], 1000),
@@ -103,7 +107,7 @@ def measure(url, runs, calls, steps, long_steps):
 
     client = MlflowClient(tracking_uri=url)
     rng = random.Random(42)
-    parents = {}
+    parents = [[] for _ in range(10)]
     exp_ids = {}
     ids = {}
     points = 0
