@@ -8,6 +8,7 @@
 
 pub(crate) mod dict;
 pub(crate) mod id_filter;
+pub(crate) mod row_view;
 pub(crate) mod rows;
 pub(crate) mod state;
 
