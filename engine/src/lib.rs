@@ -51,11 +51,11 @@ mod types;
 pub use error::{Error, Result};
 pub use metric::MetricPoint;
 pub use store::{
-    CommitSummary, KeySets, MaintenanceStatus, MetricBatch, NewRun, PointPlan, ReadView,
-    RunDigests, RunParts, RunRecord, RunUpdate, Series, SeriesBatch, Store, StoreOptions,
+    CommitSummary, KeySets, MaintenanceStatus, MetricBatch, NewRun, PageRun, PageRuns, PointPlan,
+    ReadView, RunDigests, RunParts, RunRecord, RunUpdate, Series, SeriesBatch, Store, StoreOptions,
     WriteBatch, WriteStats,
 };
 pub use types::{
-    DatasetInput, Experiment, ExperimentId, LifecycleStage, Run, RunId, RunStatus,
+    DatasetInput, Experiment, ExperimentId, Hex32, LifecycleStage, Run, RunId, RunStatus,
     TAG_PARENT_RUN_ID, TAG_RUN_NAME, TAG_USER, ViewType,
 };

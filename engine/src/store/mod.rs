@@ -33,6 +33,8 @@ mod commit;
 mod compact;
 mod indexing;
 mod owner;
+mod page;
+mod page_read;
 mod read;
 mod scan;
 #[cfg(test)]
@@ -61,6 +63,7 @@ use crate::segment::PointColumns;
 pub use api::MetricBatch;
 pub use commit::WriteStats;
 pub use owner::MaintenanceStatus;
+pub use page::{PageRun, PageRuns};
 pub use read::RunParts;
 use read::SegmentCache;
 pub use scan::{KeySets, PointPlan, RunDigests, Series, SeriesBatch};
