@@ -29,7 +29,7 @@ use crate::error::Result;
 use crate::output::RunsPage;
 
 pub use runstore_query::{
-    DEFAULT_MAX_RESULTS, Dialect, ExperimentSearch, ExperimentsPage, MAX_MAX_RESULTS,
+    DEFAULT_MAX_RESULTS, Dialect, ExperimentSearch, ExperimentsPage, MAX_MAX_RESULTS, PageResults,
     SearchRequest, SearchResults, search_async,
 };
 
@@ -50,4 +50,13 @@ pub fn search(store: &std::sync::Arc<Store>, request: &SearchRequest) -> Result<
         runs: found.runs,
         next_page_token: found.next_page_token,
     })
+}
+
+/// [`search`], with the page's runs read as a
+/// [`PageRuns`](crate::engine::PageRuns): the same runs, borrowed from one
+/// page-wide buffer instead of owned `String`s and maps — what `runstore
+/// search` prints from ([`crate::output::write_page_json`]).
+pub fn search_page(store: &std::sync::Arc<Store>, request: &SearchRequest) -> Result<PageResults> {
+    let view = store.read_view()?;
+    Ok(runstore_query::search_page(&view, request)?)
 }

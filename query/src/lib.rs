@@ -54,6 +54,6 @@ pub use error::{Error, ParseError, Result};
 pub use experiments::{ExperimentSearch, ExperimentsPage, search_experiments};
 pub use parse::{Dialect, MAX_DEPTH, parse_filter, parse_order_by, parse_order_by_clause};
 pub use search::{
-    DEFAULT_MAX_RESULTS, MAX_MAX_RESULTS, SearchRequest, SearchResults, search, search_async,
-    search_page_len,
+    DEFAULT_MAX_RESULTS, MAX_MAX_RESULTS, PageResults, SearchRequest, SearchResults, search,
+    search_async, search_page, search_page_len,
 };

@@ -8,6 +8,7 @@ mod csv;
 mod experiments;
 mod history;
 mod json;
+mod page_json;
 pub mod plot;
 mod runs;
 mod table;
@@ -18,6 +19,7 @@ pub use batches::BatchWriter;
 pub use compare::write_comparison;
 pub use experiments::{experiment_json, write_experiments};
 pub use history::write_history;
+pub use page_json::write_page_json;
 pub use runs::{RunsPage, run_json, write_runs};
 
 use std::str::FromStr;
