@@ -7,8 +7,9 @@
 # Prints: single-point log_metric p50/p99 at 1, 8 and 32 threads; 8 processes
 # x 2000 steps x 5 metrics; one JSON Lines record a call (rs_ingest_jsonl's
 # path) from 1 and 4 processes; buffered calls/s; a 1000-run page read at
-# 10,000 runs; and, with SOAK_SECS set (600 for the 10-minute soak), the soak
-# curve. MLflow's own figures on SQLite: benches/mlflow_baseline.sh.
+# 10,000 runs, in-process and as a `runstore search` process; and, with
+# SOAK_SECS set (600 for the 10-minute soak), the soak curve. MLflow's own
+# figures on SQLite: benches/mlflow_baseline.sh.
 set -euo pipefail
 n="${1:-100000}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,5 +27,11 @@ fresh t; "$live" jsonl "$work/t" 2000 1
 fresh t; "$live" jsonl "$work/t" 1000 4
 fresh t; "$live" buffered "$work/t" 2000000
 "$live" page "$work/base-10000" 1000
+# The same page as a whole `runstore search` process (start-up, open, search,
+# JSON to a pipe), when hyperfine is installed (Debian: apt-get install hyperfine).
+if command -v hyperfine >/dev/null; then
+  hyperfine -N --warmup 5 --runs 60 \
+    "$target/release/runstore --db $work/base-10000 search --max-results 1000 --format json"
+fi
 if [[ -n "${SOAK_SECS:-}" ]]; then fresh soak; "$live" soak "$work/soak" "$SOAK_SECS"; fi
 rm -rf "$work/t" "$work/soak"

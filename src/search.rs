@@ -31,8 +31,8 @@ use crate::output::RunsPage;
 pub use runstore_query::{
     DEFAULT_MAX_RESULTS, DatasetFilter, Dialect, ExperimentSearch, ExperimentsPage,
     LoggedModelOrder, LoggedModelSearch, LoggedModelsPage, MAX_MAX_RESULTS, ModelVersionSearch,
-    ModelVersionsPage, RegisteredModelSearch, RegisteredModelsPage, SearchRequest, SearchResults,
-    search_async,
+    ModelVersionsPage, PageResults, RegisteredModelSearch, RegisteredModelsPage, SearchRequest,
+    SearchResults, search_async,
 };
 
 /// MLflow's `search_registered_models` over `store`'s registry.
@@ -86,4 +86,13 @@ pub fn search(store: &std::sync::Arc<Store>, request: &SearchRequest) -> Result<
         runs: found.runs,
         next_page_token: found.next_page_token,
     })
+}
+
+/// [`search`], with the page's runs read as a
+/// [`PageRuns`](crate::engine::PageRuns): the same runs, borrowed from one
+/// page-wide buffer instead of owned `String`s and maps — what `runstore
+/// search` prints from ([`crate::output::write_page_json`]).
+pub fn search_page(store: &std::sync::Arc<Store>, request: &SearchRequest) -> Result<PageResults> {
+    let view = store.read_view()?;
+    Ok(runstore_query::search_page(&view, request)?)
 }

@@ -21,6 +21,8 @@ mod concurrency;
 mod live;
 // `runstore search`: formats, errors, page tokens, views, --extended.
 mod search;
+// The fast page path (`search_page`, `write_page_json`) against the owned one.
+mod page_json;
 // Every case of the MLflow-answered corpora gives MLflow's answer.
 mod conformance;
 // Logged models and the model registry: MLflow's SQL stores' outcomes, replayed.

@@ -68,11 +68,11 @@ pub use outbox::{
     ParkedItem, RemoteRun, RunCreated, RunDelta, SenderStatus,
 };
 pub use store::{
-    CommitSummary, KeySets, MaintenanceStatus, MetricBatch, NewRun, PointPlan, ReadView,
-    RunDigests, RunParts, RunRecord, RunUpdate, Series, SeriesBatch, Store, StoreOptions,
+    CommitSummary, KeySets, MaintenanceStatus, MetricBatch, NewRun, PageRun, PageRuns, PointPlan,
+    ReadView, RunDigests, RunParts, RunRecord, RunUpdate, Series, SeriesBatch, Store, StoreOptions,
     WriteBatch, WriteStats,
 };
 pub use types::{
-    DatasetInput, Experiment, ExperimentId, LifecycleStage, Run, RunId, RunStatus,
+    DatasetInput, Experiment, ExperimentId, Hex32, LifecycleStage, Run, RunId, RunStatus,
     TAG_PARENT_RUN_ID, TAG_RUN_NAME, TAG_USER, ViewType,
 };

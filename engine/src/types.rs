@@ -24,6 +24,12 @@ impl RunId {
         RunId(v)
     }
 
+    /// The id's 32 hex digits, on the stack (what `to_string` makes, without
+    /// allocating).
+    pub fn hex(self) -> Hex32 {
+        hex32(self.0)
+    }
+
     /// The id's 16 bytes, big-endian.
     pub fn to_bytes(self) -> [u8; 16] {
         self.0.to_be_bytes()

@@ -60,6 +60,6 @@ pub use registry::{
     search_model_versions, search_registered_models,
 };
 pub use search::{
-    DEFAULT_MAX_RESULTS, MAX_MAX_RESULTS, SearchRequest, SearchResults, search, search_async,
-    search_page_len,
+    DEFAULT_MAX_RESULTS, MAX_MAX_RESULTS, PageResults, SearchRequest, SearchResults, search,
+    search_async, search_page, search_page_len,
 };

@@ -2,7 +2,8 @@
 
 use std::path::Path;
 
-use runstore::search::{DEFAULT_MAX_RESULTS, Dialect, MAX_MAX_RESULTS, SearchRequest, search};
+use runstore::output::{Format, RunsPage, write_page_json, write_runs};
+use runstore::search::{DEFAULT_MAX_RESULTS, Dialect, MAX_MAX_RESULTS, SearchRequest, search_page};
 use runstore::{Error, Store, ViewType};
 
 /// Arguments of `runstore search`.
@@ -39,9 +40,18 @@ pub fn run(db: &Path, args: Args) -> Result<(), Error> {
     let format = super::pick_format(args.format.as_deref())?;
     let request = request(args)?;
     let store = Store::open_read_only(db)?;
-    let page = search(&store, &request)?;
+    let page = search_page(&store, &request)?;
     let mut out = super::stdout();
-    runstore::output::write_runs(&mut out, format, &page)?;
+    let token = page.next_page_token;
+    if format == Format::Json {
+        write_page_json(&mut out, &page.runs, token.as_deref())?;
+    } else {
+        let page = RunsPage {
+            runs: page.runs.to_runs(),
+            next_page_token: token,
+        };
+        write_runs(&mut out, format, &page)?;
+    }
     super::flush(&mut out)
 }
 

@@ -9,6 +9,7 @@ mod experiments;
 mod forward;
 mod history;
 mod json;
+mod page_json;
 pub mod plot;
 mod runs;
 mod table;
@@ -20,6 +21,7 @@ pub use compare::write_comparison;
 pub use experiments::{experiment_json, write_experiments};
 pub use forward::write_forward_status;
 pub use history::write_history;
+pub use page_json::write_page_json;
 pub use runs::{RunsPage, run_json, write_runs};
 
 use std::str::FromStr;

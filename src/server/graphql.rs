@@ -110,7 +110,10 @@ fn decorate_run(state: &AppState, run: &mut Value) -> ApiResult<()> {
         .get_experiment(experiments::experiment_id(exp_id)?)?;
     run["experiment"] = serde_json::to_value(experiments::experiment_out(state, &experiment))
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    let run_id = run.pointer("/info/run_id").and_then(Value::as_str).unwrap_or_default();
+    let run_id = run
+        .pointer("/info/run_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let versions = crate::search::search_model_versions(
         &state.store,
         &crate::search::ModelVersionSearch {

@@ -244,12 +244,15 @@ pub(crate) async fn artifact_file(
     };
     let lookup = state.clone();
     let file = blocking(move || {
-        let rel = req.artifact_file_path.filter(|p| !p.is_empty()).ok_or_else(|| {
-            ApiError::new(
-                mlflow::ErrorCode::BAD_REQUEST,
-                "Request must include the \"artifact_file_path\" query parameter.",
-            )
-        })?;
+        let rel = req
+            .artifact_file_path
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| {
+                ApiError::new(
+                    mlflow::ErrorCode::BAD_REQUEST,
+                    "Request must include the \"artifact_file_path\" query parameter.",
+                )
+            })?;
         let model = lookup.store.get_logged_model(&id)?;
         let base = lookup
             .artifacts
@@ -322,7 +325,9 @@ pub(crate) fn search(state: &AppState, req: Search) -> ApiResult<SearchLoggedMod
         max_results: match req.max_results {
             None | Some(0) => None,
             Some(n) => Some(usize::try_from(n).map_err(|_| {
-                ApiError::invalid(format!("Invalid value {n} for parameter 'max_results' supplied"))
+                ApiError::invalid(format!(
+                    "Invalid value {n} for parameter 'max_results' supplied"
+                ))
             })?),
         },
         order_by: req

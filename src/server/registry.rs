@@ -131,7 +131,9 @@ impl Req {
 }
 
 fn tags(list: &[KeyValue]) -> Vec<(String, String)> {
-    list.iter().map(|t| (t.key.clone(), t.value.clone())).collect()
+    list.iter()
+        .map(|t| (t.key.clone(), t.value.clone()))
+        .collect()
 }
 
 pub(crate) fn create_model(state: &AppState, req: Req) -> ApiResult<RegisteredModelResponse> {
@@ -196,7 +198,9 @@ pub(crate) fn set_alias(state: &AppState, req: Req) -> ApiResult<Empty> {
 
 pub(crate) fn delete_alias(state: &AppState, req: Req) -> ApiResult<Empty> {
     let alias = required(&req.alias, "alias")?;
-    state.store.delete_registered_model_alias(req.name()?, alias)?;
+    state
+        .store
+        .delete_registered_model_alias(req.name()?, alias)?;
     Ok(Empty {})
 }
 
@@ -222,10 +226,18 @@ const REGISTERED_MAX: usize = 1000;
 const VERSIONS_DEFAULT: usize = 10_000;
 const VERSIONS_MAX: usize = 200_000;
 
-pub(crate) fn search_models(state: &AppState, req: Req) -> ApiResult<SearchRegisteredModelsResponse> {
+pub(crate) fn search_models(
+    state: &AppState,
+    req: Req,
+) -> ApiResult<SearchRegisteredModelsResponse> {
     let request = RegisteredModelSearch {
         filter: req.filter.unwrap_or_default(),
-        max_results: page_size(req.max_results, REGISTERED_DEFAULT, REGISTERED_MAX, "max_results")?,
+        max_results: page_size(
+            req.max_results,
+            REGISTERED_DEFAULT,
+            REGISTERED_MAX,
+            "max_results",
+        )?,
         order_by: req.order_by,
         page_token: req.page_token.filter(|t| !t.is_empty()),
     };
@@ -239,7 +251,12 @@ pub(crate) fn search_models(state: &AppState, req: Req) -> ApiResult<SearchRegis
 pub(crate) fn search_versions(state: &AppState, req: Req) -> ApiResult<ModelVersionsResponse> {
     let request = ModelVersionSearch {
         filter: req.filter.unwrap_or_default(),
-        max_results: page_size(req.max_results, VERSIONS_DEFAULT, VERSIONS_MAX, "max_results")?,
+        max_results: page_size(
+            req.max_results,
+            VERSIONS_DEFAULT,
+            VERSIONS_MAX,
+            "max_results",
+        )?,
         order_by: req.order_by,
         page_token: req.page_token.filter(|t| !t.is_empty()),
     };
@@ -284,7 +301,12 @@ pub(crate) fn create_version(state: &AppState, req: Req) -> ApiResult<ModelVersi
 
 /// MLflow's `set_model_versions_tags`: the logged model's
 /// `mlflow.modelVersions` tag lists the versions registered from it.
-fn record_registration(state: &AppState, model_id: &str, name: &str, version: u64) -> ApiResult<()> {
+fn record_registration(
+    state: &AppState,
+    model_id: &str,
+    name: &str,
+    version: u64,
+) -> ApiResult<()> {
     let model = state.store.get_logged_model(model_id)?;
     let entry = serde_json::json!({"name": name, "version": version});
     let mut list: Vec<serde_json::Value> = model
@@ -295,9 +317,10 @@ fn record_registration(state: &AppState, model_id: &str, name: &str, version: u6
     if !list.contains(&entry) {
         list.push(entry);
     }
-    state
-        .store
-        .set_logged_model_tags(model_id, &[(MODEL_VERSIONS_TAG.to_owned(), python_json(&list))])?;
+    state.store.set_logged_model_tags(
+        model_id,
+        &[(MODEL_VERSIONS_TAG.to_owned(), python_json(&list))],
+    )?;
     Ok(())
 }
 
@@ -337,7 +360,9 @@ pub(crate) fn update_version(state: &AppState, req: Req) -> ApiResult<ModelVersi
 }
 
 pub(crate) fn delete_version(state: &AppState, req: Req) -> ApiResult<Empty> {
-    state.store.delete_model_version(req.name()?, req.version()?)?;
+    state
+        .store
+        .delete_model_version(req.name()?, req.version()?)?;
     Ok(Empty {})
 }
 
@@ -354,12 +379,10 @@ pub(crate) fn transition(state: &AppState, req: Req) -> ApiResult<ModelVersionRe
             )));
         }
     };
-    let v = state.store.transition_model_version_stage(
-        req.name()?,
-        req.version()?,
-        stage,
-        archive,
-    )?;
+    let v =
+        state
+            .store
+            .transition_model_version_stage(req.name()?, req.version()?, stage, archive)?;
     Ok(ModelVersionResponse {
         model_version: version_out(&v),
     })

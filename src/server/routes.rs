@@ -76,8 +76,14 @@ fn tracking() -> Router<AppState> {
                 .patch(logged_models::finalize)
                 .delete(logged_models::delete),
         )
-        .route("/logged-models/{model_id}/params", post(logged_models::log_params))
-        .route("/logged-models/{model_id}/tags", patch(logged_models::set_tags))
+        .route(
+            "/logged-models/{model_id}/params",
+            post(logged_models::log_params),
+        )
+        .route(
+            "/logged-models/{model_id}/tags",
+            patch(logged_models::set_tags),
+        )
         .route(
             "/logged-models/{model_id}/tags/{tag_key}",
             delete(logged_models::delete_tag),
@@ -96,39 +102,78 @@ fn tracking() -> Router<AppState> {
 /// The model registry's routes (relative to `/api/2.0/mlflow`).
 fn registry_routes() -> Router<AppState> {
     Router::new()
-        .route("/registered-models/create", post(rpc(registry::create_model)))
-        .route("/registered-models/rename", post(rpc(registry::rename_model)))
-        .route("/registered-models/update", patch(rpc(registry::update_model)))
-        .route("/registered-models/delete", delete(rpc(registry::delete_model)))
+        .route(
+            "/registered-models/create",
+            post(rpc(registry::create_model)),
+        )
+        .route(
+            "/registered-models/rename",
+            post(rpc(registry::rename_model)),
+        )
+        .route(
+            "/registered-models/update",
+            patch(rpc(registry::update_model)),
+        )
+        .route(
+            "/registered-models/delete",
+            delete(rpc(registry::delete_model)),
+        )
         .route("/registered-models/get", get(rpc(registry::get_model)))
-        .route("/registered-models/search", get(rpc(registry::search_models)))
+        .route(
+            "/registered-models/search",
+            get(rpc(registry::search_models)),
+        )
         .route(
             "/registered-models/get-latest-versions",
             post(rpc(registry::latest_versions)).get(rpc(registry::latest_versions)),
         )
-        .route("/registered-models/set-tag", post(rpc(registry::set_model_tag)))
-        .route("/registered-models/delete-tag", delete(rpc(registry::delete_model_tag)))
+        .route(
+            "/registered-models/set-tag",
+            post(rpc(registry::set_model_tag)),
+        )
+        .route(
+            "/registered-models/delete-tag",
+            delete(rpc(registry::delete_model_tag)),
+        )
         .route(
             "/registered-models/alias",
             post(rpc(registry::set_alias))
                 .delete(rpc(registry::delete_alias))
                 .get(rpc(registry::get_by_alias)),
         )
-        .route("/model-versions/create", post(rpc(registry::create_version)))
-        .route("/model-versions/update", patch(rpc(registry::update_version)))
+        .route(
+            "/model-versions/create",
+            post(rpc(registry::create_version)),
+        )
+        .route(
+            "/model-versions/update",
+            patch(rpc(registry::update_version)),
+        )
         .route(
             "/model-versions/transition-stage",
             post(rpc(registry::transition)),
         )
-        .route("/model-versions/delete", delete(rpc(registry::delete_version)))
+        .route(
+            "/model-versions/delete",
+            delete(rpc(registry::delete_version)),
+        )
         .route("/model-versions/get", get(rpc(registry::get_version)))
-        .route("/model-versions/search", get(rpc(registry::search_versions)))
+        .route(
+            "/model-versions/search",
+            get(rpc(registry::search_versions)),
+        )
         .route(
             "/model-versions/get-download-uri",
             get(rpc(registry::download_uri)),
         )
-        .route("/model-versions/set-tag", post(rpc(registry::set_version_tag)))
-        .route("/model-versions/delete-tag", delete(rpc(registry::delete_version_tag)))
+        .route(
+            "/model-versions/set-tag",
+            post(rpc(registry::set_version_tag)),
+        )
+        .route(
+            "/model-versions/delete-tag",
+            delete(rpc(registry::delete_version_tag)),
+        )
 }
 
 /// The artifact proxy's routes (relative to `/api/2.0/mlflow-artifacts`).

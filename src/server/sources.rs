@@ -52,7 +52,8 @@ fn path_parts(uri: &str) -> (Option<String>, Vec<String>) {
 /// no encoded dot segments or NULs.
 fn no_relative_parts(source: &str) -> ApiResult<()> {
     let lower = source.to_ascii_lowercase();
-    let decoded_dots = lower.contains("%2e%2e") || lower.contains("%2f..") || lower.contains("..%2f");
+    let decoded_dots =
+        lower.contains("%2e%2e") || lower.contains("%2f..") || lower.contains("..%2f");
     let has_dotdot = source.split(['/', '\\']).any(|p| p == "..");
     if has_dotdot || decoded_dots || lower.contains("%00") || source.contains('\0') {
         return Err(ApiError::invalid(format!(
@@ -149,7 +150,9 @@ fn lineage(
         latest
             .into_iter()
             .max_by_key(|v| v.version)
-            .ok_or_else(|| ApiError::not_found(format!("Registered Model with name={name} has no versions")))?
+            .ok_or_else(|| {
+                ApiError::not_found(format!("Registered Model with name={name} has no versions"))
+            })?
     } else {
         state.store.get_model_version(&name, version.as_str())?
     };
@@ -267,10 +270,19 @@ mod tests {
         assert_eq!(scheme("models:/m-1"), Some("models"));
         assert_eq!(scheme("/tmp/x"), None);
         assert_eq!(scheme("C:/x"), None);
-        assert_eq!(path_parts("mlflow-artifacts:/1/a/artifacts").1, vec!["1", "a", "artifacts"]);
+        assert_eq!(
+            path_parts("mlflow-artifacts:/1/a/artifacts").1,
+            vec!["1", "a", "artifacts"]
+        );
         assert_eq!(path_parts("s3://bucket/x/y").0.as_deref(), Some("bucket"));
-        assert!(within("mlflow-artifacts:/1/r/artifacts/model", "mlflow-artifacts:/1/r/artifacts"));
-        assert!(!within("mlflow-artifacts:/1/q/artifacts/model", "mlflow-artifacts:/1/r/artifacts"));
+        assert!(within(
+            "mlflow-artifacts:/1/r/artifacts/model",
+            "mlflow-artifacts:/1/r/artifacts"
+        ));
+        assert!(!within(
+            "mlflow-artifacts:/1/q/artifacts/model",
+            "mlflow-artifacts:/1/r/artifacts"
+        ));
         assert!(no_relative_parts("s3://b/models/../x").is_err());
         assert!(no_relative_parts("mlflow-artifacts:/1/..%2f..%2fetc").is_err());
         assert!(no_relative_parts("s3://b/models/x").is_ok());

@@ -8,7 +8,7 @@
 //! runstore-live jsonl DIR CALLS [PROCS]     one JSON Lines record a call (what rs_ingest_jsonl does)
 //! runstore-live buffered DIR CALLS          buffered log_metric calls/s from one thread, then flush
 //! runstore-live soak DIR SECS               single-point commits for SECS; size and RSS every 10 s
-//! runstore-live page DIR [RUNS]              reading a page of RUNS runs in-process (median of 20)
+//! runstore-live page DIR [RUNS]             reading a page of RUNS runs in-process (median of 20)
 //! ```
 //!
 //! Every command writes into the store at DIR (runs of its own, next to what
@@ -420,29 +420,49 @@ fn page(dir: &Path, runs: u64) -> Result<()> {
         max_results: usize::try_from(runs)?,
         ..Default::default()
     };
-    let mut full = Vec::new();
-    let mut index_only = Vec::new();
+    let (mut page, mut owned, mut json, mut index_only) = (vec![], vec![], vec![], vec![]);
     let first = Instant::now();
-    let n = runstore::search::search(&store, &request)?.runs.len();
+    let n = runstore::search::search_page(&store, &request)?.runs.len();
     let cold = first.elapsed();
+    let mut out = Vec::new();
     for _ in 0..20 {
+        // The fast path: a PageRuns, as `runstore search` reads it.
+        let t = Instant::now();
+        let found = runstore::search::search_page(&store, &request)?;
+        page.push(t.elapsed());
+        // ... and written out as the contract's JSON.
+        out.clear();
+        let t = Instant::now();
+        runstore::output::write_page_json(&mut out, &found.runs, found.next_page_token.as_deref())?;
+        json.push(t.elapsed());
+        drop(found);
+        // The owned API: a Vec<Run>.
         let t = Instant::now();
         runstore::search::search(&store, &request)?;
-        full.push(t.elapsed());
+        owned.push(t.elapsed());
         let t = Instant::now();
         let view = store.read_view()?;
         runstore_query::search_page_len(&view, &request)?;
         index_only.push(t.elapsed());
     }
-    full.sort_unstable();
-    index_only.sort_unstable();
-    let (f, i) = (pct(&full, 0.5), pct(&index_only, 0.5));
+    for v in [&mut page, &mut owned, &mut json, &mut index_only] {
+        v.sort_unstable();
+    }
+    let (p, o, j, i) = (
+        pct(&page, 0.5),
+        pct(&owned, 0.5),
+        pct(&json, 0.5),
+        pct(&index_only, 0.5),
+    );
     println!(
-        "page of {n} runs: first search {:.2} ms; then median {f:.2} ms in all, {i:.2} ms in \
-         the index, {:.2} ms reading the runs ({:.2} us a run)",
+        "page of {n} runs: first search {:.2} ms; then median {p:.2} ms in all as a PageRuns \
+         ({i:.2} ms in the index, {:.2} ms reading the runs, {:.2} us a run), {o:.2} ms as \
+         Vec<Run> ({:.2} ms reading); writing its JSON {j:.2} ms ({} bytes)",
         cold.as_secs_f64() * 1e3,
-        f - i,
-        (f - i) * 1e3 / n.max(1) as f64
+        p - i,
+        (p - i) * 1e3 / n.max(1) as f64,
+        o - i,
+        out.len()
     );
     Ok(())
 }

@@ -10,6 +10,7 @@ pub(crate) mod dict;
 pub(crate) mod forward;
 pub(crate) mod id_filter;
 pub(crate) mod models;
+pub(crate) mod row_view;
 pub(crate) mod rows;
 pub(crate) mod state;
 

@@ -18,6 +18,7 @@ mod order;
 mod pred;
 mod snapshot;
 mod table;
+mod texts;
 
 use foldhash::HashMap;
 use std::path::PathBuf;
@@ -30,6 +31,7 @@ pub use column::{Dictionary, InputEntry, NO_CODE, Slots, TextColumn, absent, is_
 pub use like::LikePattern;
 pub use pred::{CmpOp, Field, Literal, Pred, Truth};
 pub use table::{IndexView, RowValue};
+pub(crate) use texts::ValueTexts;
 
 use crate::catalog::META;
 use crate::catalog::dict::load_key_names;
@@ -97,6 +99,9 @@ impl Column {
 struct Slot {
     in_snapshot: bool,
     col: OnceLock<Arc<Column>>,
+    /// A text column's dictionary alone, read from the snapshot while the
+    /// column itself is not loaded ([`SearchIndex::value_texts`]).
+    texts: OnceLock<Arc<texts::TextTable>>,
 }
 
 /// An experiment as the index needs it.
@@ -170,6 +175,11 @@ impl SearchIndex {
     /// The id of key `name`, if any run ever used it.
     pub fn key_id(&self, name: &str) -> Option<u32> {
         self.key_ids.get(name).copied()
+    }
+
+    /// Number of keys (ids are `0..key_count()`).
+    pub fn key_count(&self) -> usize {
+        self.keys.len()
     }
 
     /// The name of key `id`.
@@ -529,7 +539,7 @@ impl IndexCache {
                     key,
                     Slot {
                         in_snapshot: true,
-                        col: OnceLock::new(),
+                        ..Slot::default()
                     },
                 );
             }

@@ -23,6 +23,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::column::{Dictionary, InputEntry, NO_CODE, Slots, TextColumn};
+use super::texts::TextTable;
 use super::{ColKey, Column, SearchIndex};
 use crate::error::{Error, Result};
 
@@ -235,6 +236,38 @@ impl Snapshot {
                 Column::Inputs(list)
             }
         })
+    }
+
+    /// The (dictionary) description of text column `key`.
+    fn text_desc(&self, key: ColKey) -> Option<(Sec, Sec)> {
+        self.header.columns.iter().find_map(|(k, d)| match d {
+            ColDesc::Text {
+                dict_offsets,
+                dict_bytes,
+                ..
+            } if *k == key => Some((*dict_offsets, *dict_bytes)),
+            _ => None,
+        })
+    }
+
+    /// How many entries text column `key`'s dictionary has, without
+    /// reading it; `None` when the snapshot has no such text column.
+    pub fn dict_len(&self, key: ColKey) -> Option<usize> {
+        let (offsets, _) = self.text_desc(key)?;
+        let bytes = offsets.raw.unwrap_or(offsets.len);
+        usize::try_from(bytes / 4).ok().map(|n| n.saturating_sub(1))
+    }
+
+    /// Text column `key`'s dictionary alone (not its per-row codes): what
+    /// reading a page of runs needs of it.
+    pub fn load_texts(&self, key: ColKey) -> Result<TextTable> {
+        let (offsets, bytes) = self
+            .text_desc(key)
+            .ok_or_else(|| self.bad("text column missing"))?;
+        let offsets = self.u32s(offsets)?;
+        let text = String::from_utf8(self.sec(bytes, 1)?.into_owned())
+            .map_err(|_| self.bad("dictionary text"))?;
+        TextTable::new(offsets, text).ok_or_else(|| self.bad("dictionary entry"))
     }
 
     fn sec(&self, s: Sec, width: u64) -> Result<Cow<'_, [u8]>> {

@@ -4,19 +4,18 @@
 //! A caller queues its write (a closure over a [`WriteBatch`]) and waits. If
 //! no commit is in progress it becomes the *leader*: it takes every queued
 //! write (its own and whatever arrived meanwhile), plus the buffered writes
-//! ([`super::buffer`]), applies them to one batch and commits it, then hands
-//! each waiter its own result. Writes that arrive during that commit wait
-//! for the next leader, one of themselves. Each call returns only once its
-//! write is durable.
+//! ([`super::buffer`]), applies them to one batch and commits it, then wakes
+//! each waiter of the group with its own result. Writes that arrive during
+//! that commit wait for the next leader: the first of them is woken to lead.
+//! Each call returns only once its write is durable.
 //!
 //! A write that breaks a rule fails alone: every [`WriteBatch`] call checks
 //! its whole input before changing anything, so the others in the group
 //! still commit. A failure of the batch itself (I/O, the commit) fails every
 //! write in it, and none of them is stored.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use super::{Store, WriteBatch};
 use crate::error::{Error, Result};
@@ -26,17 +25,55 @@ pub(crate) type Op = Box<dyn FnOnce(&mut WriteBatch<'_>) -> Result<()> + Send>;
 
 #[derive(Default)]
 struct Queue {
-    next_ticket: u64,
-    ops: Vec<(u64, Op)>,
-    results: HashMap<u64, Result<()>>,
+    /// Writes waiting for the next commit, each with its caller.
+    ops: Vec<(Op, Arc<Waiter>)>,
+    /// Whether some caller is leading a commit (or has been handed the
+    /// lead and is about to).
     leading: bool,
+}
+
+/// One waiting caller: woken once, with its result or with the lead.
+#[derive(Default)]
+struct Waiter {
+    slot: Mutex<Slot>,
+    woken: Condvar,
+}
+
+#[derive(Default)]
+enum Slot {
+    #[default]
+    Waiting,
+    /// Lead the next commit (its own write is still queued).
+    Lead,
+    /// Its write was committed (or failed).
+    Done(Result<()>),
+}
+
+impl Waiter {
+    fn wake(&self, slot: Slot) {
+        if let Ok(mut s) = self.slot.lock() {
+            *s = slot;
+        }
+        self.woken.notify_one();
+    }
+
+    /// Waits to be woken: `Ok(None)` means lead the next commit.
+    fn wait(&self) -> Result<Option<Result<()>>> {
+        let mut s = self.slot.lock().map_err(|_| poisoned())?;
+        loop {
+            match std::mem::take(&mut *s) {
+                Slot::Waiting => s = self.woken.wait(s).map_err(|_| poisoned())?,
+                Slot::Lead => return Ok(None),
+                Slot::Done(result) => return Ok(Some(result)),
+            }
+        }
+    }
 }
 
 /// The queue of writes waiting for a commit.
 #[derive(Default)]
 pub(crate) struct GroupCommit {
     queue: Mutex<Queue>,
-    done: Condvar,
     commits: AtomicU64,
     writes: AtomicU64,
 }
@@ -58,63 +95,83 @@ fn poisoned() -> Error {
 impl GroupCommit {
     /// Runs `op` in the next group commit of `store`; returns once it is
     /// durable (or failed).
+    ///
+    /// Each waiting caller is woken exactly once — with its result, or to
+    /// lead the next commit — never to find that the commit it was woken by
+    /// was someone else's (with 32 writers, waking all of them at every
+    /// commit cost more CPU than the commit).
     pub(crate) fn run(&self, store: &Store, op: Op) -> Result<()> {
+        let me = Arc::new(Waiter::default());
         let mut q = self.queue.lock().map_err(|_| poisoned())?;
-        let ticket = q.next_ticket;
-        q.next_ticket += 1;
-        q.ops.push((ticket, op));
-        loop {
-            if let Some(result) = q.results.remove(&ticket) {
+        q.ops.push((op, me.clone()));
+        if q.leading {
+            drop(q);
+            if let Some(result) = me.wait()? {
                 return result;
             }
-            if !q.leading {
-                q.leading = true;
-                let ops = std::mem::take(&mut q.ops);
-                let tickets: Vec<u64> = ops.iter().map(|(t, _)| *t).collect();
-                drop(q);
-                self.commits.fetch_add(1, Ordering::Relaxed);
-                self.writes.fetch_add(ops.len() as u64, Ordering::Relaxed);
-                // A panic in a write must not leave `leading` set for ever.
-                let results =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| execute(store, ops)));
-                q = self.queue.lock().map_err(|_| poisoned())?;
-                q.leading = false;
-                match results {
-                    Ok(results) => q.results.extend(results),
-                    Err(panic) => {
-                        // Every other caller of this group hears of it too.
-                        for t in tickets {
-                            q.results.insert(
-                                t,
-                                Err(Error::corrupt(
-                                    "group commit",
-                                    "a write of this commit panicked; nothing was stored",
-                                )),
-                            );
-                        }
-                        q.results.remove(&ticket);
-                        self.done.notify_all();
-                        drop(q);
-                        std::panic::resume_unwind(panic);
+            // Handed the lead: `leading` stayed set for us.
+            q = self.queue.lock().map_err(|_| poisoned())?;
+        } else {
+            q.leading = true;
+        }
+        let group = std::mem::take(&mut q.ops);
+        drop(q);
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        self.writes.fetch_add(group.len() as u64, Ordering::Relaxed);
+        let (ops, waiters): (Vec<Op>, Vec<Arc<Waiter>>) = group.into_iter().unzip();
+        // A panic in a write must not leave `leading` set for ever.
+        let results =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| execute(store, ops)));
+        let mut mine = Err(Error::corrupt(
+            "group commit",
+            "a write's result went missing",
+        ));
+        let panic = match results {
+            Ok(results) => {
+                for (waiter, result) in waiters.iter().zip(results) {
+                    if Arc::ptr_eq(waiter, &me) {
+                        mine = result;
+                    } else {
+                        waiter.wake(Slot::Done(result));
                     }
                 }
-                self.done.notify_all();
-                continue;
+                None
             }
-            q = self.done.wait(q).map_err(|_| poisoned())?;
+            Err(panic) => {
+                // Every other caller of this group hears of it too.
+                for waiter in waiters.iter().filter(|w| !Arc::ptr_eq(w, &me)) {
+                    waiter.wake(Slot::Done(Err(Error::corrupt(
+                        "group commit",
+                        "a write of this commit panicked; nothing was stored",
+                    ))));
+                }
+                Some(panic)
+            }
+        };
+        // Hand the lead to the first caller that queued meanwhile.
+        let mut q = self.queue.lock().map_err(|_| poisoned())?;
+        match q.ops.first() {
+            Some((_, next)) => next.wake(Slot::Lead),
+            None => q.leading = false,
         }
+        drop(q);
+        if let Some(panic) = panic {
+            std::panic::resume_unwind(panic);
+        }
+        mine
     }
 }
 
-/// Applies `ops` (and the buffered writes) to one batch and commits it.
-fn execute(store: &Store, ops: Vec<(u64, Op)>) -> Vec<(u64, Result<()>)> {
+/// Applies `ops` (and the buffered writes) to one batch and commits it; the
+/// result of each, in order.
+fn execute(store: &Store, ops: Vec<Op>) -> Vec<Result<()>> {
     let mut batch = match store.write() {
         Ok(b) => b,
-        Err(e) => return ops.into_iter().map(|(t, _)| (t, Err(e.clone()))).collect(),
+        Err(e) => return ops.iter().map(|_| Err(e.clone())).collect(),
     };
     store.drain_buffer_into(&mut batch);
     let mut results = Vec::with_capacity(ops.len());
-    for (ticket, op) in ops {
+    for op in ops {
         let result = if batch.is_failed() {
             Err(Error::corrupt(
                 "group commit",
@@ -123,7 +180,7 @@ fn execute(store: &Store, ops: Vec<(u64, Op)>) -> Vec<(u64, Result<()>)> {
         } else {
             op(&mut batch)
         };
-        results.push((ticket, result));
+        results.push(result);
     }
     let committed = if batch.is_failed() {
         // Every write that looked fine is lost with the batch: say so.
@@ -141,7 +198,7 @@ fn execute(store: &Store, ops: Vec<(u64, Op)>) -> Vec<(u64, Result<()>)> {
         }
     };
     if let Err(e) = committed {
-        for (_, r) in &mut results {
+        for r in &mut results {
             if r.is_ok() {
                 *r = Err(e.clone());
             }

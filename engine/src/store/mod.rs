@@ -35,6 +35,8 @@ mod forward;
 mod indexing;
 mod models;
 mod owner;
+mod page;
+mod page_read;
 mod read;
 mod scan;
 #[cfg(test)]
@@ -65,6 +67,7 @@ use crate::segment::PointColumns;
 pub use api::MetricBatch;
 pub use commit::WriteStats;
 pub use owner::MaintenanceStatus;
+pub use page::{PageRun, PageRuns};
 pub use read::RunParts;
 use read::SegmentCache;
 pub use scan::{KeySets, PointPlan, RunDigests, Series, SeriesBatch};

@@ -61,19 +61,6 @@ impl Store {
         self.decode_runs(txn, &ordinals)
     }
 
-    /// The runs in rows `rows` of the search index (their ordinals) as of
-    /// `txn`, in the order given; `None` for a row with no run. This is how a
-    /// search reads its page: one lookup per run, in a table keyed by row.
-    pub(crate) fn runs_at_rows(
-        &self,
-        txn: &ReadTransaction,
-        rows: &[u32],
-        parts: RunParts,
-    ) -> Result<Vec<Option<Run>>> {
-        let ordinals: Vec<Option<u32>> = rows.iter().map(|&r| Some(r)).collect();
-        self.decode_slice(txn, &ordinals, parts)
-    }
-
     fn decode_runs(
         &self,
         txn: &ReadTransaction,
@@ -81,18 +68,8 @@ impl Store {
     ) -> Result<Vec<Option<Run>>> {
         // (Decoding slices on several threads was tried: mimalloc's
         // cross-thread frees and fresh thread heaps ate the gain.)
-        self.decode_slice(txn, ordinals, RunParts::ALL)
-    }
-
-    fn decode_slice(
-        &self,
-        txn: &ReadTransaction,
-        ordinals: &[Option<u32>],
-        parts: RunParts,
-    ) -> Result<Vec<Option<Run>>> {
         let runs = txn.open_table(RUNS)?;
         let mut decoder = RunDecoder::new(self, txn)?;
-        decoder.parts = parts;
         let mut out = Vec::with_capacity(ordinals.len());
         for &ordinal in ordinals {
             let Some(bytes) = ordinal.map(|o| runs.get(o)).transpose()?.flatten() else {
@@ -316,8 +293,6 @@ struct RunDecoder<'a> {
     /// Texts read from the catalog by this decoder, added to the store's
     /// cache when it is done.
     fresh: HashMap<(u32, u32), Arc<str>>,
-    /// The parts of each run to read.
-    parts: RunParts,
 }
 
 /// Which parts of a [`Run`] a read fills in (the others stay empty): a
@@ -367,7 +342,6 @@ impl<'a> RunDecoder<'a> {
             names: store.key_names_holding(txn, 0).unwrap_or_default(),
             shared: store.value_texts.read().ok(),
             fresh: HashMap::default(),
-            parts: RunParts::ALL,
         })
     }
 
@@ -427,28 +401,15 @@ impl<'a> RunDecoder<'a> {
                 .get(&row.experiment)
                 .cloned()
                 .ok_or_else(|| Error::corrupt("run", "experiment cache"))?;
-        let parts = self.parts;
-        let params = if parts.params {
-            self.texts(&row.params)?
-        } else {
-            BTreeMap::new()
-        };
-        let mut tags = if parts.tags {
-            self.texts(&row.tags)?
-        } else {
-            BTreeMap::new()
-        };
-        if parts.tags {
-            tags.insert(TAG_RUN_NAME.to_owned(), row.name.clone());
-            if !row.user.is_empty() {
-                tags.insert(TAG_USER.to_owned(), row.user.clone());
-            }
+        let params = self.texts(&row.params)?;
+        let mut tags = self.texts(&row.tags)?;
+        tags.insert(TAG_RUN_NAME.to_owned(), row.name.clone());
+        if !row.user.is_empty() {
+            tags.insert(TAG_USER.to_owned(), row.user.clone());
         }
         let mut metrics = Vec::with_capacity(row.metrics.len());
-        if parts.metrics {
-            for m in &row.metrics {
-                metrics.push((self.name(m.key)?, m.point));
-            }
+        for m in &row.metrics {
+            metrics.push((self.name(m.key)?, m.point));
         }
         let metrics = BTreeMap::from_iter(metrics);
         let status = RunStatus::from_code(row.status)
@@ -469,11 +430,7 @@ impl<'a> RunDecoder<'a> {
             params,
             tags,
             metrics,
-            inputs: if parts.inputs {
-                row.inputs.clone()
-            } else {
-                Vec::new()
-            },
+            inputs: row.inputs.clone(),
         })
     }
 }

@@ -9,7 +9,7 @@ use redb::ReadTransaction;
 
 use super::Store;
 use super::read::RunParts;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::index::SearchIndex;
 use crate::types::{Run, RunId};
 
@@ -48,15 +48,7 @@ impl ReadView {
 
     /// [`ReadView::runs_at_rows`] filling in only `parts` of each run.
     pub fn runs_at_rows_with(&self, rows: &[u32], parts: RunParts) -> Result<Vec<Run>> {
-        let runs = self.store.runs_at_rows(&self.txn, rows, parts)?;
-        runs.into_iter()
-            .zip(rows)
-            .map(|(run, row)| {
-                run.ok_or_else(|| {
-                    Error::corrupt("search index", format!("row {row} not in catalog"))
-                })
-            })
-            .collect()
+        Ok(self.page_at_rows_with(rows, parts)?.to_runs())
     }
 
     /// The runs `ids` as of this read, in the order given; `None` for an id

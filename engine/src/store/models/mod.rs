@@ -64,7 +64,10 @@ mod tests {
         let run = {
             let store = Store::open_with(dir.path(), options.clone()).expect("open");
             let exp = store.create_experiment("e", None, &[]).expect("experiment");
-            store.create_run(exp, NewRun::default()).expect("run").run_id
+            store
+                .create_run(exp, NewRun::default())
+                .expect("run")
+                .run_id
         };
         {
             // Take the new tables out again, as an older build left the file.
