@@ -35,6 +35,14 @@ from mlflow.protos import databricks_pb2
 from mlflow.store.entities.paged_list import PagedList
 from mlflow.store.tracking.abstract_store import AbstractStore
 
+try:  # MLflow's own rule: values over its limits are cut (MLFLOW_TRUNCATE_LONG_VALUES)
+    from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH, MAX_TAG_VAL_LENGTH, _validate_length_limit
+except ImportError:  # an MLflow without it refuses them, as the engine does
+    MAX_PARAM_VAL_LENGTH, MAX_TAG_VAL_LENGTH = 6000, 8000
+
+    def _validate_length_limit(entity_name, limit, value, *, truncate=False):
+        return value
+
 from ._lib import RunstoreError
 from .client import dataset_fields
 from .entities import _number
@@ -212,8 +220,10 @@ class RunstoreTrackingStore(AbstractStore):
         self._store.log_batch(
             run_id,
             metrics=[(m.key, m.value, m.timestamp, m.step) for m in metrics or []],
-            params=[(p.key, p.value) for p in params or []],
-            tags=[(t.key, t.value) for t in tags or []],
+            params=[(p.key, _validate_length_limit("Param value", MAX_PARAM_VAL_LENGTH, p.value, truncate=True))
+                    for p in params or []],
+            tags=[(t.key, _validate_length_limit("Tag value", MAX_TAG_VAL_LENGTH, t.value, truncate=True))
+                  for t in tags or []],
         )
 
     @_mlflow_errors

@@ -184,3 +184,18 @@ def test_artifacts_land_under_the_store(tracking, tmp_path):
     assert uri.startswith(f"file://{tracking}/")
     local = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="notes.txt")
     assert open(local).read() == "hello"
+
+
+def test_long_values_are_cut_as_mlflows_store_cuts_them(tracking, monkeypatch):
+    mlflow.set_experiment("long-values")
+    with mlflow.start_run() as run:
+        mlflow.log_param("long", "é" * 6001)
+        mlflow.set_tag("long", "t" * 8001)
+    data = MlflowClient().get_run(run.info.run_id).data
+    assert data.params["long"] == "é" * 6000
+    assert data.tags["long"] == "t" * 8000
+    # With MLflow's switch off, MLflow refuses them, and so does the plugin.
+    monkeypatch.setenv("MLFLOW_TRUNCATE_LONG_VALUES", "false")
+    with mlflow.start_run():
+        with pytest.raises(MlflowException, match="6000|exceeds"):
+            mlflow.log_param("long", "x" * 6001)

@@ -15,6 +15,7 @@ mod error;
 mod json;
 mod messages;
 mod models;
+mod truncate;
 
 pub use convert::{
     INPUT_TAG_CONTEXT, dataset_input_message, engine_dataset_input, experiment_message, run_message,
@@ -23,3 +24,6 @@ pub use error::{ErrorBody, ErrorCode};
 pub use json::{de_f64, de_i64, de_opt_i64, de_opt_text, parse_f64, ser_f64};
 pub use messages::*;
 pub use models::*;
+pub use truncate::{
+    ENV_TRUNCATE_LONG_VALUES, param_value, tag_value, truncate_chars, truncation_enabled,
+};

@@ -13,7 +13,7 @@ use crate::engine::{
 };
 use crate::mlflow::{
     self, CreateRun, LogBatch, LogInputs, LogMetric, RunKeyValue, RunRef, RunResponse, UpdateRun,
-    UpdateRunResponse, engine_dataset_input,
+    UpdateRunResponse, engine_dataset_input, truncation_enabled,
 };
 
 /// Parses a run id; MLflow answers an id that names no run with
@@ -191,18 +191,16 @@ pub(crate) fn log_metric(state: &AppState, req: LogMetric) -> ApiResult<Empty> {
 pub(crate) fn log_param(state: &AppState, req: RunKeyValue) -> ApiResult<Empty> {
     let id = either_id(&req.run_id, &req.run_uuid)?;
     let key = required_str(&req.key, "key")?;
-    state
-        .store
-        .log_param(id, key, req.value.as_deref().unwrap_or(""))?;
+    let value = mlflow::param_value(req.value.unwrap_or_default(), truncation_enabled());
+    state.store.log_param(id, key, &value)?;
     Ok(Empty {})
 }
 
 pub(crate) fn set_tag(state: &AppState, req: RunKeyValue) -> ApiResult<Empty> {
     let id = either_id(&req.run_id, &req.run_uuid)?;
     let key = required_str(&req.key, "key")?;
-    state
-        .store
-        .set_tag(id, key, req.value.as_deref().unwrap_or(""))?;
+    let value = mlflow::tag_value(req.value.unwrap_or_default(), truncation_enabled());
+    state.store.set_tag(id, key, &value)?;
     Ok(Empty {})
 }
 
@@ -225,6 +223,7 @@ pub(crate) fn log_batch(state: &AppState, req: LogBatch) -> ApiResult<Empty> {
         required_str(&t.key, &format!("tags[{i}].key"))?;
     }
     let linked: Vec<ModelMetricInput> = req.metrics.iter().filter_map(model_metric).collect();
+    let truncate = truncation_enabled();
     let batch = MetricBatch {
         metrics: req
             .metrics
@@ -240,8 +239,16 @@ pub(crate) fn log_batch(state: &AppState, req: LogBatch) -> ApiResult<Empty> {
                 )
             })
             .collect(),
-        params: req.params.into_iter().map(|p| (p.key, p.value)).collect(),
-        tags: req.tags.into_iter().map(|t| (t.key, t.value)).collect(),
+        params: req
+            .params
+            .into_iter()
+            .map(|p| (p.key, mlflow::param_value(p.value, truncate)))
+            .collect(),
+        tags: req
+            .tags
+            .into_iter()
+            .map(|t| (t.key, mlflow::tag_value(t.value, truncate)))
+            .collect(),
     };
     if linked.is_empty() {
         state.store.log_batch(id, batch)?;
