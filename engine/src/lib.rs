@@ -60,7 +60,7 @@ pub use error::{Error, Result};
 pub use metric::MetricPoint;
 pub use model_types::{
     ArtifactEntry, ArtifactListing, LoggedModel, LoggedModelStatus, ModelMetric, ModelMetricInput,
-    ModelVersion, ModelVersionStage, NewLoggedModel, NewModelVersion, RegisteredModel,
+    ModelVersion, ModelVersionStage, NewLoggedModel, NewModelVersion, RegisteredModel, RunModelIo,
     RunModelOutput, VersionArg, check_artifact_dir, check_artifact_path,
 };
 pub use outbox::{

@@ -9,7 +9,8 @@ use super::error::{ApiError, ApiResult};
 use super::experiments::{Empty, experiment_id};
 use super::request::{required, required_str};
 use crate::engine::{
-    MetricBatch, MetricPoint, ModelMetricInput, NewRun, Run, RunId, RunStatus, RunUpdate,
+    MetricBatch, MetricPoint, ModelMetricInput, NewRun, Run, RunId, RunModelIo, RunStatus,
+    RunUpdate,
 };
 use crate::mlflow::{
     self, CreateRun, LogBatch, LogInputs, LogMetric, RunKeyValue, RunRef, RunResponse, UpdateRun,
@@ -36,18 +37,35 @@ fn either_id(run_id_field: &Option<String>, run_uuid: &Option<String>) -> ApiRes
 /// A run as MLflow's message, as this server presents it: its artifact URI
 /// proxied, its logged-model inputs and outputs filled in.
 pub(crate) fn run_out(state: &AppState, run: &Run) -> ApiResult<mlflow::Run> {
+    let io = RunModelIo {
+        inputs: state.store.run_model_inputs(run.run_id)?,
+        outputs: state.store.run_model_outputs(run.run_id)?,
+    };
+    Ok(run_with_models(state, run, io))
+}
+
+/// [`run_out`] for a page of runs, their model links read in one go.
+pub(crate) fn runs_out(state: &AppState, runs: &[Run]) -> ApiResult<Vec<mlflow::Run>> {
+    let ids: Vec<RunId> = runs.iter().map(|r| r.run_id).collect();
+    let links = state.store.runs_model_io(&ids)?;
+    Ok(runs
+        .iter()
+        .zip(links)
+        .map(|(run, io)| run_with_models(state, run, io))
+        .collect())
+}
+
+fn run_with_models(state: &AppState, run: &Run, io: RunModelIo) -> mlflow::Run {
     let mut m = mlflow::run_message(run);
     m.info.artifact_uri = state.artifacts.present(&m.info.artifact_uri);
-    m.inputs.model_inputs = state
-        .store
-        .run_model_inputs(run.run_id)?
+    m.inputs.model_inputs = io
+        .inputs
         .into_iter()
         .map(|model_id| mlflow::ModelInput { model_id })
         .collect();
     m.outputs = Some(mlflow::RunOutputs {
-        model_outputs: state
-            .store
-            .run_model_outputs(run.run_id)?
+        model_outputs: io
+            .outputs
             .into_iter()
             .map(|o| mlflow::ModelOutput {
                 model_id: o.model_id,
@@ -55,7 +73,7 @@ pub(crate) fn run_out(state: &AppState, run: &Run) -> ApiResult<mlflow::Run> {
             })
             .collect(),
     });
-    Ok(m)
+    m
 }
 
 /// A metric that names a logged model, as the engine records it on the model.

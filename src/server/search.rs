@@ -9,7 +9,7 @@ use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::experiments::{page_size, view_type};
 use super::request::one_or_many;
-use super::runs::run_out;
+use super::runs::runs_out;
 use crate::engine::ViewType;
 use crate::mlflow::{DatasetSummary, SearchDatasetsResponse, SearchRuns, SearchRunsResponse};
 use crate::search::{DEFAULT_MAX_RESULTS, MAX_MAX_RESULTS, SearchRequest, search};
@@ -43,11 +43,7 @@ pub(crate) fn runs(state: &AppState, req: SearchRuns) -> ApiResult<SearchRunsRes
     };
     let page = search(&state.store, &request)?;
     Ok(SearchRunsResponse {
-        runs: page
-            .runs
-            .iter()
-            .map(|r| run_out(state, r))
-            .collect::<ApiResult<_>>()?,
+        runs: runs_out(state, &page.runs)?,
         next_page_token: page.next_page_token,
     })
 }

@@ -208,3 +208,13 @@ pub struct RunModelOutput {
     /// The step the run was at when it logged the model.
     pub step: i64,
 }
+
+/// A run's links to logged models: the models it used and produced
+/// (MLflow's `RunInputs.model_inputs` and `RunOutputs.model_outputs`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunModelIo {
+    /// The models it used, by model id.
+    pub inputs: Vec<String>,
+    /// The models it produced.
+    pub outputs: Vec<RunModelOutput>,
+}

@@ -7,6 +7,7 @@ mod registry;
 
 pub use artifact::{ArtifactEntry, ArtifactListing, check_artifact_dir, check_artifact_path};
 pub use logged::{
-    LoggedModel, LoggedModelStatus, ModelMetric, ModelMetricInput, NewLoggedModel, RunModelOutput,
+    LoggedModel, LoggedModelStatus, ModelMetric, ModelMetricInput, NewLoggedModel, RunModelIo,
+    RunModelOutput,
 };
 pub use registry::{ModelVersion, ModelVersionStage, NewModelVersion, RegisteredModel, VersionArg};

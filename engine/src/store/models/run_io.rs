@@ -5,10 +5,12 @@
 //! As in MLflow, the model ids are not checked (a run may name a model of
 //! another tracking server); the run must exist and be active.
 
+use redb::{ReadOnlyTable, ReadableTableMetadata};
+
 use super::open_read;
 use crate::catalog::models::{RUN_MODEL_INPUTS, RUN_MODEL_OUTPUTS};
 use crate::error::{Error, Result};
-use crate::model_types::RunModelOutput;
+use crate::model_types::{RunModelIo, RunModelOutput};
 use crate::store::{Store, WriteBatch};
 use crate::types::{DatasetInput, RunId};
 
@@ -96,39 +98,137 @@ impl Store {
     /// The models run `run_id` produced, by model id.
     pub fn run_model_outputs(&self, run_id: RunId) -> Result<Vec<RunModelOutput>> {
         let txn = self.begin_read()?;
-        let Some(table) = open_read(&txn, RUN_MODEL_OUTPUTS)? else {
-            return Ok(Vec::new());
-        };
-        let mut out = Vec::new();
-        for entry in table.range((run_id.as_u128(), "")..)? {
-            let (key, step) = entry?;
-            let (run, model) = key.value();
-            if run != run_id.as_u128() {
-                break;
-            }
-            out.push(RunModelOutput {
-                model_id: model.to_owned(),
-                step: step.value(),
-            });
+        match open_read(&txn, RUN_MODEL_OUTPUTS)? {
+            Some(table) => outputs_of(&table, run_id),
+            None => Ok(Vec::new()),
         }
-        Ok(out)
     }
 
     /// The models run `run_id` used, by model id.
     pub fn run_model_inputs(&self, run_id: RunId) -> Result<Vec<String>> {
         let txn = self.begin_read()?;
-        let Some(table) = open_read(&txn, RUN_MODEL_INPUTS)? else {
-            return Ok(Vec::new());
-        };
-        let mut out = Vec::new();
-        for entry in table.range((run_id.as_u128(), "")..)? {
-            let (key, _) = entry?;
-            let (run, model) = key.value();
-            if run != run_id.as_u128() {
-                break;
-            }
-            out.push(model.to_owned());
+        match open_read(&txn, RUN_MODEL_INPUTS)? {
+            Some(table) => inputs_of(&table, run_id),
+            None => Ok(Vec::new()),
         }
-        Ok(out)
+    }
+
+    /// [`Store::run_model_inputs`] and [`Store::run_model_outputs`] of each
+    /// of `runs`, in order, read in one transaction: what a page of runs
+    /// needs (a read transaction each would cost two file-lock calls a run).
+    pub fn runs_model_io(&self, runs: &[RunId]) -> Result<Vec<RunModelIo>> {
+        let txn = self.begin_read()?;
+        let inputs = open_read(&txn, RUN_MODEL_INPUTS)?;
+        let outputs = open_read(&txn, RUN_MODEL_OUTPUTS)?;
+        // Most stores link no run to a model: nothing to look up then.
+        let inputs = inputs.filter(|t| !matches!(t.is_empty(), Ok(true)));
+        let outputs = outputs.filter(|t| !matches!(t.is_empty(), Ok(true)));
+        runs.iter()
+            .map(|&run| {
+                Ok(RunModelIo {
+                    inputs: match &inputs {
+                        Some(table) => inputs_of(table, run)?,
+                        None => Vec::new(),
+                    },
+                    outputs: match &outputs {
+                        Some(table) => outputs_of(table, run)?,
+                        None => Vec::new(),
+                    },
+                })
+            })
+            .collect()
+    }
+}
+
+fn outputs_of(
+    table: &ReadOnlyTable<(u128, &'static str), i64>,
+    run_id: RunId,
+) -> Result<Vec<RunModelOutput>> {
+    let mut out = Vec::new();
+    for entry in table.range((run_id.as_u128(), "")..)? {
+        let (key, step) = entry?;
+        let (run, model) = key.value();
+        if run != run_id.as_u128() {
+            break;
+        }
+        out.push(RunModelOutput {
+            model_id: model.to_owned(),
+            step: step.value(),
+        });
+    }
+    Ok(out)
+}
+
+fn inputs_of(
+    table: &ReadOnlyTable<(u128, &'static str), ()>,
+    run_id: RunId,
+) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for entry in table.range((run_id.as_u128(), "")..)? {
+        let (key, _) = entry?;
+        let (run, model) = key.value();
+        if run != run_id.as_u128() {
+            break;
+        }
+        out.push(model.to_owned());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model_types::{RunModelIo, RunModelOutput};
+    use crate::{NewRun, Store, StoreOptions};
+
+    #[test]
+    fn a_page_reads_the_same_links_as_one_run_at_a_time() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let options = StoreOptions {
+            background_owner: false,
+            ..StoreOptions::default()
+        };
+        let store = Store::open_with(dir.path(), options).expect("open");
+        let exp = store.create_experiment("e", None, &[]).expect("experiment");
+        let runs: Vec<_> = (0..4)
+            .map(|_| {
+                store
+                    .create_run(exp, NewRun::default())
+                    .expect("run")
+                    .run_id
+            })
+            .collect();
+        // No links at all: every run has none.
+        assert_eq!(
+            store.runs_model_io(&runs).expect("io"),
+            vec![RunModelIo::default(); 4]
+        );
+        let out = |id: &str, step| RunModelOutput {
+            model_id: id.into(),
+            step,
+        };
+        store
+            .log_outputs(runs[1], &[out("m-2", 3), out("m-1", 0)])
+            .expect("outputs");
+        store
+            .log_inputs_linked(runs[2], &[], &["m-1".to_string()])
+            .expect("inputs");
+        store
+            .log_outputs(runs[3], &[out("m-3", 7)])
+            .expect("outputs");
+        let page = store.runs_model_io(&runs).expect("io");
+        for (run, io) in runs.iter().zip(&page) {
+            assert_eq!(io.inputs, store.run_model_inputs(*run).expect("inputs"));
+            assert_eq!(io.outputs, store.run_model_outputs(*run).expect("outputs"));
+        }
+        assert_eq!(page[1].outputs, vec![out("m-1", 0), out("m-2", 3)]);
+        assert_eq!(page[2].inputs, vec!["m-1".to_string()]);
+        assert_eq!(page[0], RunModelIo::default());
+        // In the order asked for, repeats included.
+        let again = store
+            .runs_model_io(&[runs[3], runs[1], runs[3]])
+            .expect("io");
+        assert_eq!(again[0], page[3]);
+        assert_eq!(again[1], page[1]);
+        assert_eq!(again[2], page[3]);
     }
 }
