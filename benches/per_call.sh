@@ -7,7 +7,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/target/test-venv"
-(cd "$root" && cargo build --release --quiet -p runstore-ffi)
+(cd "$root" && cargo build --release --quiet --workspace --all-targets)
 if ! "$venv/bin/python" -c 'import runstore, mlflow' >/dev/null 2>&1; then
     [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$root/tests/python/requirements.txt"
