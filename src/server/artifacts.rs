@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::experiments::Empty;
-use super::files::{Written, safe_relative};
+use super::files::{Written, join, safe_relative};
 use super::request::{blocking, json, parse, required};
 use super::runs::run_id;
 use crate::engine::ArtifactEntry;
@@ -330,16 +330,6 @@ pub(crate) fn list_run(
     })
 }
 
-/// `a/b` joined, either side possibly empty.
-pub(crate) fn join(a: &str, b: &str) -> String {
-    let (a, b) = (a.trim_matches('/'), b.trim_matches('/'));
-    match (a.is_empty(), b.is_empty()) {
-        (true, _) => b.to_owned(),
-        (_, true) => a.to_owned(),
-        _ => format!("{a}/{b}"),
-    }
-}
-
 /// The UI's `get-artifact?run_id=&path=`: one file of a run.
 pub(crate) async fn get_run_artifact(
     State(state): State<AppState>,
@@ -354,11 +344,7 @@ pub(crate) async fn get_run_artifact(
         let id = required(&req.run_id, "run_id").or_else(|_| required(&req.run_uuid, "run_id"))?;
         let run = lookup.store.get_run(run_id(id)?)?;
         let rel = req.path.unwrap_or_default();
-        let base = lookup
-            .artifacts
-            .proxy_path(&run.artifact_uri)
-            .ok_or_else(|| ApiError::not_found("the run's artifacts are not on this server"))?;
-        lookup.artifacts.path(&join(&base, &rel))
+        lookup.artifacts.file_under(&run.artifact_uri, &rel, "run")
     })
     .await;
     match file {

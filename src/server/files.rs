@@ -87,6 +87,17 @@ impl ArtifactRoot {
         Ok(self.dir.join(safe_relative(rel)?))
     }
 
+    /// The file at `rel` under an artifact location this server holds (a
+    /// run's artifact URI, a logged model's location); `owner` ("run",
+    /// "model") names whose artifacts are missing when the location is not
+    /// this server's.
+    pub fn file_under(&self, location: &str, rel: &str, owner: &str) -> ApiResult<PathBuf> {
+        let base = self.proxy_path(location).ok_or_else(|| {
+            ApiError::not_found(format!("the {owner}'s artifacts are not on this server"))
+        })?;
+        self.path(&join(&base, rel))
+    }
+
     /// Writes `chunks` to the file at `rel` atomically (a temporary file in
     /// the same directory, synced, then renamed over it).
     pub fn write(
@@ -184,6 +195,16 @@ fn fastrand_u64() -> u64 {
     let mut b = [0u8; 8];
     let _ = getrandom::fill(&mut b);
     u64::from_le_bytes(b)
+}
+
+/// `a/b` joined, either side possibly empty.
+pub(crate) fn join(a: &str, b: &str) -> String {
+    let (a, b) = (a.trim_matches('/'), b.trim_matches('/'));
+    match (a.is_empty(), b.is_empty()) {
+        (true, _) => b.to_owned(),
+        (_, true) => a.to_owned(),
+        _ => format!("{a}/{b}"),
+    }
 }
 
 #[cfg(test)]

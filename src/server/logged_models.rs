@@ -7,9 +7,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::AppState;
-use super::artifacts::{join, list_dir, send_file};
+use super::artifacts::{list_dir, send_file};
 use super::error::{ApiError, ApiResult};
 use super::experiments::{Empty, experiment_id};
+use super::files::join;
 use super::request::{blocking, json, one_or_many, parse, required, required_str};
 use super::runs::run_id;
 use crate::engine::{LoggedModelStatus, NewLoggedModel};
@@ -254,11 +255,9 @@ pub(crate) async fn artifact_file(
                 )
             })?;
         let model = lookup.store.get_logged_model(&id)?;
-        let base = lookup
+        lookup
             .artifacts
-            .proxy_path(&model.artifact_location)
-            .ok_or_else(|| ApiError::not_found("the model's artifacts are not on this server"))?;
-        lookup.artifacts.path(&join(&base, &rel))
+            .file_under(&model.artifact_location, &rel, "model")
     })
     .await;
     match file {

@@ -73,6 +73,21 @@ def test_tracking_end_to_end(tracking, tmp_path):
     stored = tracking.artifacts / exp.experiment_id / parent.info.run_id / "artifacts" / "notes.txt"
     assert stored.read_text() == "hello artifacts"
 
+    # The web UI reads a run's files through /get-artifact; a path out of the run is refused.
+    import requests
+    ui_file = tracking.url + "/get-artifact"
+    got = requests.get(ui_file, params={"run_id": parent.info.run_id, "path": "bundle/sub/b.txt"})
+    assert got.status_code == 200 and got.content == b"bb"
+    assert requests.get(ui_file, params={"run_id": parent.info.run_id, "path": "nope.txt"}).status_code == 404
+    escape = requests.get(ui_file, params={"run_id": parent.info.run_id, "path": "../../x"})
+    assert escape.status_code == 400 and escape.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    # A run whose artifacts live elsewhere (an explicit s3:// location) has none here.
+    elsewhere = client.create_experiment("s3-located", artifact_location="s3://bucket/runs")
+    remote_run = client.create_run(elsewhere)
+    gone = requests.get(ui_file, params={"run_id": remote_run.info.run_id, "path": "notes.txt"})
+    assert gone.status_code == 404 and gone.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    assert "not on this server" in gone.json()["message"]
+
 
 def test_search_runs_dataframe_filter_order_and_paging(tracking):
     mlflow.set_experiment("sweep")

@@ -33,6 +33,14 @@ def test_log_register_alias_and_load(tracking, tmp_path):
     found = mlflow.search_logged_models(experiment_ids=[logged.experiment_id], output_format="list")
     assert [m.model_id for m in found] == [info.model_id]
 
+    # The web UI reads a logged model's files through logged-models/<id>/artifacts/files.
+    import requests
+    files = f"{tracking.url}/ajax-api/2.0/mlflow/logged-models/{info.model_id}/artifacts/files"
+    mlmodel = requests.get(files, params={"artifact_file_path": "MLmodel"})
+    assert mlmodel.status_code == 200 and b"sklearn" in mlmodel.content and info.model_id.encode() in mlmodel.content
+    assert requests.get(files, params={"artifact_file_path": "no-such-file"}).status_code == 404
+    assert requests.get(files).status_code == 400
+
     mv = mlflow.register_model(info.model_uri, "regressor")
     assert mv.version == "1"
     mv2 = mlflow.register_model(f"runs:/{run.info.run_id}/model", "regressor")
